@@ -67,7 +67,8 @@ pub type StartupHook = Box<dyn FnOnce(ContextBuilder) -> BoxFuture<'static, Resu
 /// A shutdown hook: runs after in-flight requests have drained.
 pub type ShutdownHook = Box<dyn FnOnce(Context) -> BoxFuture<'static, ()> + Send>;
 
-type CommandFn = Box<dyn FnOnce(Context, clap::ArgMatches) -> BoxFuture<'static, Result<()>> + Send>;
+type CommandFn =
+    Box<dyn FnOnce(Context, clap::ArgMatches) -> BoxFuture<'static, Result<()>> + Send>;
 
 /// A subcommand a battery adds to the app binary (`migrate`, `createsuperuser`, `worker`…).
 pub struct Command {
@@ -77,7 +78,9 @@ pub struct Command {
 
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Command").field("name", &self.command.get_name()).finish()
+        f.debug_struct("Command")
+            .field("name", &self.command.get_name())
+            .finish()
     }
 }
 
@@ -221,7 +224,10 @@ impl Setup {
     }
 
     /// Wraps the whole app (every route, whenever added) in middleware, inside the default stack.
-    pub fn layer_all(&mut self, layer: impl FnOnce(Router<Context>) -> Router<Context> + Send + 'static) -> &mut Self {
+    pub fn layer_all(
+        &mut self,
+        layer: impl FnOnce(Router<Context>) -> Router<Context> + Send + 'static,
+    ) -> &mut Self {
         self.layers.push(Box::new(layer));
         self
     }
@@ -258,7 +264,8 @@ impl Setup {
         Fut: Future<Output = Result<()>> + Send + 'static,
     {
         let owner = self.batteries.last().copied().unwrap_or("app").to_string();
-        self.startup.push((owner, Box::new(move |cx| Box::pin(hook(cx)))));
+        self.startup
+            .push((owner, Box::new(move |cx| Box::pin(hook(cx)))));
         self
     }
 

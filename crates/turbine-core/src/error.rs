@@ -28,7 +28,9 @@ pub enum Error {
     #[error("{} {}{}", .0.status.as_u16(), .0.title, .0.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     Http(Box<Problem>),
     /// A handler or battery asked the context for something no installed battery provides.
-    #[error("nothing of type `{type_name}` in the context: is the battery that provides it installed?")]
+    #[error(
+        "nothing of type `{type_name}` in the context: is the battery that provides it installed?"
+    )]
     Missing {
         /// The type asked for.
         type_name: &'static str,

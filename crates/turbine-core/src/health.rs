@@ -25,7 +25,9 @@ pub struct HealthCheck {
 
 impl std::fmt::Debug for HealthCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HealthCheck").field("name", &self.name).finish()
+        f.debug_struct("HealthCheck")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

@@ -14,8 +14,8 @@
 //! ```
 
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -93,7 +93,8 @@ impl Problem {
         match self.extensions.get_mut("errors") {
             Some(Value::Array(list)) => list.push(entry),
             _ => {
-                self.extensions.insert("errors".into(), Value::Array(vec![entry]));
+                self.extensions
+                    .insert("errors".into(), Value::Array(vec![entry]));
             }
         }
         self

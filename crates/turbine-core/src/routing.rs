@@ -19,10 +19,10 @@
 use std::convert::Infallible;
 
 use axum::Router;
-use axum::handler::Handler;
-use axum::routing::{MethodRouter, Route};
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, Route};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -47,7 +47,9 @@ pub struct MethodRoutes {
 
 impl std::fmt::Debug for MethodRoutes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MethodRoutes").field("handlers", &self.handlers).finish()
+        f.debug_struct("MethodRoutes")
+            .field("handlers", &self.handlers)
+            .finish()
     }
 }
 
@@ -181,11 +183,12 @@ impl Routes {
     pub fn route(mut self, path: &str, routes: impl Into<MethodRoutes>) -> Self {
         let (router, handlers) = routes.into().into_parts();
         self.router = self.router.route(path, router);
-        self.info.extend(handlers.into_iter().map(|(method, handler)| RouteInfo {
-            method: method.into(),
-            path: path.into(),
-            handler,
-        }));
+        self.info
+            .extend(handlers.into_iter().map(|(method, handler)| RouteInfo {
+                method: method.into(),
+                path: path.into(),
+                handler,
+            }));
         self
     }
 
@@ -241,7 +244,11 @@ impl Routes {
 fn join_path(prefix: &str, path: &str) -> String {
     let prefix = prefix.trim_end_matches('/');
     if path == "/" {
-        if prefix.is_empty() { "/".into() } else { prefix.into() }
+        if prefix.is_empty() {
+            "/".into()
+        } else {
+            prefix.into()
+        }
     } else {
         format!("{prefix}{path}")
     }

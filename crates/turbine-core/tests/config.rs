@@ -57,7 +57,10 @@ fn profile_section_overrides_top_level_and_env_overrides_both() {
 
 #[test]
 fn wrong_type_in_file_names_key_file_and_expectation() {
-    let err = builder().toml("[server]\nport = 'eighty'\n").load().unwrap_err();
+    let err = builder()
+        .toml("[server]\nport = 'eighty'\n")
+        .load()
+        .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("`server.port`"), "{msg}");
     assert!(msg.contains("inline TOML"), "{msg}");
@@ -85,12 +88,18 @@ fn wrong_type_in_env_names_the_variable() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("`http.compression`"), "{msg}");
-    assert!(msg.contains("environment variable TURBINE_HTTP__COMPRESSION"), "{msg}");
+    assert!(
+        msg.contains("environment variable TURBINE_HTTP__COMPRESSION"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn unknown_nested_key_is_an_error_naming_its_source() {
-    let err = builder().toml("[server]\nprot = 8000\n").load().unwrap_err();
+    let err = builder()
+        .toml("[server]\nprot = 8000\n")
+        .load()
+        .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("`server.prot`"), "{msg}");
     assert!(msg.contains("inline TOML"), "{msg}");
@@ -125,7 +134,10 @@ fn reserved_env_vars_are_not_config_keys() {
 
 #[test]
 fn unknown_profile_is_an_error() {
-    let err = builder().env_vars([("TURBINE_ENV", "staging")]).load().unwrap_err();
+    let err = builder()
+        .env_vars([("TURBINE_ENV", "staging")])
+        .load()
+        .unwrap_err();
     assert!(err.to_string().contains("staging"), "{err}");
     let config = builder()
         .toml("[profiles.staging]\ndebug = false\n")
@@ -143,9 +155,15 @@ fn toml_syntax_error_names_the_file() {
 
 #[test]
 fn validation_errors_name_the_key() {
-    let err = builder().toml("[http]\ntimeout_status = 500\n").load().unwrap_err();
+    let err = builder()
+        .toml("[http]\ntimeout_status = 500\n")
+        .load()
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("`http.timeout_status`") && msg.contains("408 or 503"), "{msg}");
+    assert!(
+        msg.contains("`http.timeout_status`") && msg.contains("408 or 503"),
+        "{msg}"
+    );
     let err = builder()
         .toml("[cors]\nallowed_origins = ['*']\nallow_credentials = true\n")
         .load()
@@ -164,7 +182,10 @@ fn durations_and_sizes_parse_from_strings() {
         Some(std::time::Duration::from_millis(250))
     );
     assert_eq!(config.settings().http.body_limit, 1 << 20);
-    let err = builder().toml("[http]\nbody_limit = 'huge'\n").load().unwrap_err();
+    let err = builder()
+        .toml("[http]\nbody_limit = 'huge'\n")
+        .load()
+        .unwrap_err();
     assert!(err.to_string().contains("http.body_limit"), "{err}");
 }
 
@@ -176,13 +197,22 @@ fn battery_sections_get_defaults_and_errors() {
         url: String,
         pool: u32,
     }
-    let config = builder().env_vars([("TURBINE_DB__POOL", "8")]).load().unwrap();
+    let config = builder()
+        .env_vars([("TURBINE_DB__POOL", "8")])
+        .load()
+        .unwrap();
     let db: Db = config.section("db").unwrap();
     assert_eq!(db.pool, 8);
     assert_eq!(db.url, "");
-    let config = builder().env_vars([("TURBINE_DB__POOL", "many")]).load().unwrap();
+    let config = builder()
+        .env_vars([("TURBINE_DB__POOL", "many")])
+        .load()
+        .unwrap();
     let err = config.section::<Db>("db").unwrap_err().to_string();
-    assert!(err.contains("db.pool") && err.contains("TURBINE_DB__POOL"), "{err}");
+    assert!(
+        err.contains("db.pool") && err.contains("TURBINE_DB__POOL"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -64,7 +64,11 @@ impl ConfigError {
     }
 
     /// Like [`Self::from_figment`] for an error from `extract_inner(section)`.
-    pub(crate) fn from_figment_in(figment: &Figment, err: figment::Error, section: Option<&str>) -> Self {
+    pub(crate) fn from_figment_in(
+        figment: &Figment,
+        err: figment::Error,
+        section: Option<&str>,
+    ) -> Self {
         let errors = err
             .into_iter()
             .map(|e| {

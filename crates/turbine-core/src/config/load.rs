@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use figment::providers::Serialized;
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile as FigmentProfile, Provider};
-use figment::providers::Serialized;
 use serde::Serialize;
 
 use super::{Config, ConfigError, Inner, KeyError, Profile, Secret, Settings};
@@ -70,7 +70,11 @@ impl ConfigBuilder {
         K: Into<String>,
         V: Into<String>,
     {
-        self.env = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self.env = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -118,7 +122,13 @@ impl ConfigBuilder {
             .unwrap_or_else(|| "dev".into());
         if !BUILTIN_PROFILES.contains(&name.as_str()) && !profiles.contains_key(&name) {
             let mut known: Vec<String> = BUILTIN_PROFILES.iter().map(|s| s.to_string()).collect();
-            known.extend(profiles.keys().filter(|k| !known.contains(k)).cloned().collect::<Vec<_>>());
+            known.extend(
+                profiles
+                    .keys()
+                    .filter(|k| !known.contains(k))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
             return Err(ConfigError::UnknownProfile { name, known });
         }
         let profile = Profile::new(name);
@@ -144,23 +154,34 @@ impl ConfigBuilder {
             }
             None => {}
         }
-        let mut vars: Vec<&(String, String)> = env.iter().filter(|(k, _)| is_config_var(k)).collect();
+        let mut vars: Vec<&(String, String)> =
+            env.iter().filter(|(k, _)| is_config_var(k)).collect();
         vars.sort();
         for (var, raw) in vars {
-            let key = var[ENV_PREFIX.len()..].to_ascii_lowercase().replace("__", ".");
+            let key = var[ENV_PREFIX.len()..]
+                .to_ascii_lowercase()
+                .replace("__", ".");
             let value: Value = raw.parse().expect("parsing an env value is infallible");
             let data = match figment::util::nest(&key, value) {
                 Value::Dict(_, d) => d,
                 _ => unreachable!("nest always returns a dict"),
             };
-            figment = figment.merge(Section::new(&format!("environment variable {var}"), None, data));
+            figment = figment.merge(Section::new(
+                &format!("environment variable {var}"),
+                None,
+                data,
+            ));
         }
         for (key, value) in self.overrides {
             let data = match figment::util::nest(&key, value) {
                 Value::Dict(_, d) => d,
                 _ => unreachable!("nest always returns a dict"),
             };
-            figment = figment.merge(Section::new(&format!("code override of `{key}`"), None, data));
+            figment = figment.merge(Section::new(
+                &format!("code override of `{key}`"),
+                None,
+                data,
+            ));
         }
 
         let settings: Settings = figment
@@ -210,17 +231,26 @@ fn validate(settings: &Settings, figment: &Figment) -> Result<(), ConfigError> {
         bad("http.timeout_status", "expected 408 or 503".into());
     }
     if http::HeaderName::from_bytes(settings.http.request_id_header.as_bytes()).is_err() {
-        bad("http.request_id_header", "expected a valid HTTP header name".into());
+        bad(
+            "http.request_id_header",
+            "expected a valid HTTP header name".into(),
+        );
     }
     if http::HeaderValue::from_str(&settings.http.server_header).is_err() {
         bad("http.server_header", "expected a valid header value".into());
     }
     if !settings.observability.metrics_path.starts_with('/') {
-        bad("observability.metrics_path", "expected a path starting with `/`".into());
+        bad(
+            "observability.metrics_path",
+            "expected a path starting with `/`".into(),
+        );
     }
     for (i, origin_str) in settings.cors.allowed_origins.iter().enumerate() {
         if origin_str != "*" && http::HeaderValue::from_str(origin_str).is_err() {
-            bad(&format!("cors.allowed_origins.{i}"), "expected an origin like https://app.example.com".into());
+            bad(
+                &format!("cors.allowed_origins.{i}"),
+                "expected an origin like https://app.example.com".into(),
+            );
         }
     }
     if settings.cors.allow_credentials && settings.cors.allowed_origins.iter().any(|o| o == "*") {
@@ -231,12 +261,18 @@ fn validate(settings: &Settings, figment: &Figment) -> Result<(), ConfigError> {
     }
     for (i, m) in settings.cors.allowed_methods.iter().enumerate() {
         if http::Method::from_bytes(m.as_bytes()).is_err() {
-            bad(&format!("cors.allowed_methods.{i}"), "expected an HTTP method".into());
+            bad(
+                &format!("cors.allowed_methods.{i}"),
+                "expected an HTTP method".into(),
+            );
         }
     }
     for (i, h) in settings.cors.allowed_headers.iter().enumerate() {
         if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
-            bad(&format!("cors.allowed_headers.{i}"), "expected a header name".into());
+            bad(
+                &format!("cors.allowed_headers.{i}"),
+                "expected a header name".into(),
+            );
         }
     }
     if settings.server.workers == Some(0) {
@@ -257,7 +293,9 @@ fn read_file(
         let name = path.display().to_string();
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok((name, Some(path), Some(text))),
-            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => Ok((name, None, None)),
+            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok((name, None, None))
+            }
             Err(e) => Err(ConfigError::File {
                 path: name,
                 message: e.to_string(),
@@ -279,7 +317,9 @@ fn generate_secret() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
-    (0..50).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+    (0..50)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 /// A provider with a name that says where its values came from.
@@ -325,7 +365,9 @@ pub(super) fn named<P: Provider>(provider: P, name: &str) -> Section {
 
 /// The merged data of every source.
 pub(super) fn merged(figment: &Figment) -> Result<Dict, ConfigError> {
-    let mut data = figment.data().map_err(|e| ConfigError::from_figment(figment, e))?;
+    let mut data = figment
+        .data()
+        .map_err(|e| ConfigError::from_figment(figment, e))?;
     Ok(data.remove(&FigmentProfile::Default).unwrap_or_default())
 }
 
@@ -366,7 +408,8 @@ pub(super) fn render(figment: &Figment, profile: &Profile) -> String {
         Ok(d) => d,
         Err(e) => return format!("{out}# {e}\n"),
     };
-    let (tables, scalars): (Vec<_>, Vec<_>) = data.iter().partition(|(_, v)| matches!(v, Value::Dict(..)));
+    let (tables, scalars): (Vec<_>, Vec<_>) =
+        data.iter().partition(|(_, v)| matches!(v, Value::Dict(..)));
     for (k, v) in scalars {
         render_value(figment, &mut out, k, k, v);
     }
@@ -394,14 +437,18 @@ fn render_table(figment: &Figment, out: &mut String, path: &str, value: &Value) 
 }
 
 fn render_value(figment: &Figment, out: &mut String, name: &str, full: &str, value: &Value) {
-    let shown = if is_secret_key(name) && !matches!(value, Value::Empty(..)) {
+    if matches!(value, Value::Empty(..)) {
+        out.push_str(&format!("# {name}: not set\n"));
+        return;
+    }
+    let shown = if is_secret_key(name) {
         "\"***\"".to_string()
     } else {
         let mut v = value.clone();
-        if let Value::String(_, s) = &v {
-            if let Some(r) = redact_url(s) {
-                v = Value::from(r);
-            }
+        if let Value::String(_, s) = &v
+            && let Some(r) = redact_url(s)
+        {
+            v = Value::from(r);
         }
         toml::Value::try_from(&v)
             .map(|t| t.to_string())
@@ -410,4 +457,3 @@ fn render_value(figment: &Figment, out: &mut String, name: &str, full: &str, val
     let line = format!("{name} = {shown}");
     out.push_str(&format!("{line:<48} # {}\n", origin(figment, full)));
 }
-

@@ -152,11 +152,10 @@ impl Config {
     where
         T: DeserializeOwned + Serialize + Default,
     {
-        let figment = self
-            .0
-            .figment
-            .clone()
-            .join(load::named(Serialized::default(key, T::default()), "defaults"));
+        let figment = self.0.figment.clone().join(load::named(
+            Serialized::default(key, T::default()),
+            "defaults",
+        ));
         figment
             .extract_inner::<T>(key)
             .map_err(|e| ConfigError::from_figment_in(&figment, e, Some(key)))
@@ -181,6 +180,11 @@ impl Config {
         } else {
             Err(ConfigError::Invalid(errors))
         }
+    }
+
+    /// Names the source of the value at a dotted key (a file and section, a variable, defaults).
+    pub fn origin_of(&self, key: &str) -> String {
+        load::origin(&self.0.figment, key)
     }
 
     /// The effective configuration as TOML, secrets redacted, each value annotated with its source.

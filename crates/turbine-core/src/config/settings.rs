@@ -205,9 +205,14 @@ impl Settings {
                 allowed_methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
                     .map(String::from)
                     .into(),
-                allowed_headers: ["authorization", "content-type", "x-requested-with", "x-csrf-token"]
-                    .map(String::from)
-                    .into(),
+                allowed_headers: [
+                    "authorization",
+                    "content-type",
+                    "x-requested-with",
+                    "x-csrf-token",
+                ]
+                .map(String::from)
+                .into(),
                 allow_credentials: false,
                 max_age: Duration::from_secs(3600),
             },
@@ -222,7 +227,11 @@ impl Settings {
             },
             log: LogSettings {
                 level: if profile.is_test() { "warn" } else { "info" }.into(),
-                format: if prod { LogFormat::Json } else { LogFormat::Pretty },
+                format: if prod {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Pretty
+                },
             },
             observability: ObservabilitySettings {
                 health: true,

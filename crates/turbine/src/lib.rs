@@ -1,0 +1,53 @@
+//! Turbine: a batteries-included backend framework on axum.
+//!
+//! ```no_run
+//! use turbine::prelude::*;
+//!
+//! #[tokio::main]
+//! async fn main() -> turbine::Result<()> {
+//!     App::new().route("/", get(|| async { "Hello, world!" })).run().await
+//! }
+//! ```
+//!
+//! The binary this builds is its own `manage.py`: `serve` (default), `routes`, `config`,
+//! `check --deploy`, plus the commands batteries add. See the guide in `docs/`.
+//!
+//! - [`App`]: the builder; [`prelude`]: what most handlers need;
+//! - [`middleware`]: the default stack and its extractors; [`observability`]: logs, health, metrics;
+//! - [`testing`] (feature `testing`): in-process test client and loopback test server;
+//! - [`config`], [`context`], [`battery`], [`problem`]: re-exported from `turbine-core`.
+
+mod app;
+mod checks;
+mod cli;
+pub mod middleware;
+pub mod observability;
+mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use app::{App, BuiltApp};
+pub use server::shutdown_signal;
+pub use turbine_core::{
+    BoxError, Error, Result, battery, check, config, context, health, problem, routing,
+};
+
+/// Re-exported crates, so apps need not pin their versions.
+pub mod reexports {
+    pub use axum;
+    pub use serde_json;
+    pub use tokio;
+    pub use tracing;
+}
+
+/// What most apps and handlers use.
+pub mod prelude {
+    pub use crate::App;
+    pub use axum::Json;
+    pub use axum::extract::{Path, Query, State};
+    pub use axum::response::{IntoResponse, Response};
+    pub use turbine_core::context::Context;
+    pub use turbine_core::problem::Problem;
+    pub use turbine_core::routing::{Routes, any, delete, get, head, options, patch, post, put};
+    pub use turbine_core::{Error, Result};
+}

@@ -1,0 +1,128 @@
+//! Trusted proxies and the client's IP address.
+//!
+//! `X-Forwarded-For` and `X-Request-Id` are believed only from peers listed in
+//! `server.trusted_proxies`; anyone else could forge them.
+//!
+//! ```no_run
+//! use turbine::prelude::*;
+//! use turbine::middleware::ClientIp;
+//!
+//! async fn whoami(ClientIp(ip): ClientIp) -> String {
+//!     ip.to_string()
+//! }
+//! # let _ = App::new().route("/whoami", get(whoami));
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use http::request::Parts;
+use ipnet::IpNet;
+use turbine_core::context::Context;
+use turbine_core::problem::Problem;
+
+/// The set of trusted proxy networks.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    pub(crate) fn new(nets: Vec<IpNet>) -> Self {
+        Self(nets)
+    }
+
+    /// `true` when `ip` is in one of the trusted networks.
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        !self.0.is_empty() && self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client address: the peer itself, or, behind trusted proxies, the right-most
+    /// `X-Forwarded-For` entry that is not a trusted proxy.
+    pub(crate) fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.contains(peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical())
+            .collect();
+        hops.iter()
+            .rev()
+            .find(|ip| !self.contains(**ip))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer)
+    }
+}
+
+/// Extracts the client's IP address, honouring `X-Forwarded-For` from trusted proxies only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// Rejection of [`ClientIp`]: the server was not started with connection info.
+#[derive(Debug)]
+pub struct ClientIpRejection;
+
+impl IntoResponse for ClientIpRejection {
+    fn into_response(self) -> Response {
+        tracing::error!(
+            "ClientIp used without connection info: serve the app with App::run or turbine::testing"
+        );
+        Problem::internal().into_response()
+    }
+}
+
+impl FromRequestParts<Context> for ClientIp {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Context) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .ok_or(ClientIpRejection)?
+            .0
+            .ip();
+        let trusted = TrustedProxies::new(ctx.config().settings().server.trusted_proxies.clone());
+        Ok(ClientIp(trusted.client_ip(peer, &parts.headers)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn untrusted_peer_is_the_client_whatever_it_claims() {
+        let t = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(t.client_ip(peer, &headers("1.2.3.4")), peer);
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_rightmost_untrusted_hop_is_the_client() {
+        let t = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = t.client_ip(peer, &headers("6.6.6.6, 198.51.100.7, 10.0.0.5"));
+        assert_eq!(ip, "198.51.100.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_match_ipv4_networks() {
+        let t = TrustedProxies::new(vec!["127.0.0.1/32".parse().unwrap()]);
+        assert!(t.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!TrustedProxies::default().contains("127.0.0.1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,60 @@
+//! The request id: generated per request (or taken from a trusted proxy), echoed on the response,
+//! recorded in the request's log span, and used as `instance` in problem responses.
+//!
+//! ```no_run
+//! use turbine::prelude::*;
+//! use turbine::middleware::RequestId;
+//!
+//! async fn show(id: RequestId) -> String {
+//!     format!("your request id is {id}")
+//! }
+//! # let _ = App::new().route("/id", get(show));
+//! ```
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use http::HeaderValue;
+use http::request::Parts;
+
+/// The id of the current request, as sent in the `X-Request-Id` response header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub(crate) HeaderValue);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(new_request_id())))
+    }
+}
+
+/// A fresh random (v4) UUID.
+pub(crate) fn new_request_id() -> HeaderValue {
+    let mut buf = uuid::Uuid::encode_buffer();
+    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(text).expect("a uuid is a valid header value")
+}
+
+/// Accepts ids of 1 to 128 visible ASCII characters.
+pub(crate) fn valid_request_id(value: &HeaderValue) -> bool {
+    let b = value.as_bytes();
+    !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic())
+}

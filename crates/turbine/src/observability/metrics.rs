@@ -1,0 +1,216 @@
+//! Request metrics in Prometheus/OpenMetrics text: counts by route template, method and status,
+//! a latency histogram, and an in-flight gauge.
+//!
+//! The registry belongs to the app (no process-global state), so batteries register their own
+//! metrics on it through [`Metrics::register`], and two apps in one process never mix numbers.
+//!
+//! ```
+//! use turbine::observability::Metrics;
+//! use prometheus_client::metrics::counter::Counter;
+//!
+//! let metrics = Metrics::new();
+//! let jobs: Counter = Counter::default();
+//! metrics.register("jobs_processed", "Jobs processed", jobs.clone());
+//! jobs.inc();
+//! assert!(metrics.render().contains("jobs_processed_total 1"));
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::MatchedPath;
+use http::{Method, StatusCode};
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Metric, Registry};
+
+/// The content type of the metrics endpoint.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The route template of a request, compared by text (axum's `MatchedPath` is a cheap `Arc`).
+#[derive(Clone, Debug)]
+struct RouteLabel(Option<MatchedPath>);
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteLabel {}
+
+impl std::hash::Hash for RouteLabel {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// Labels of the request counter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct StatusLabels {
+    method: Method,
+    route: RouteLabel,
+    status: StatusCode,
+}
+
+/// Labels of the latency histogram.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RouteLabels {
+    method: Method,
+    route: RouteLabel,
+}
+
+impl EncodeLabelSet for StatusLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        ("method", self.method.as_str()).encode(encoder.encode_label())?;
+        ("route", self.route.as_str()).encode(encoder.encode_label())?;
+        ("status", self.status.as_str()).encode(encoder.encode_label())
+    }
+}
+
+impl EncodeLabelSet for RouteLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        ("method", self.method.as_str()).encode(encoder.encode_label())?;
+        ("route", self.route.as_str()).encode(encoder.encode_label())
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms … ~16 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The app's metrics registry and the HTTP request metrics.
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+struct Inner {
+    registry: Mutex<Registry>,
+    requests: Family<StatusLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry holding the HTTP metrics.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<StatusLabels, Counter>::default();
+        let latency: Family<RouteLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        let in_flight = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            latency.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests being handled now",
+            in_flight.clone(),
+        );
+        Self(Arc::new(Inner {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            in_flight,
+        }))
+    }
+
+    /// Registers a battery's or the app's own metric.
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        self.lock().register(name, help, metric);
+    }
+
+    /// The metrics in OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.lock())
+            .expect("writing to a String cannot fail");
+        out
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.0.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a request as in flight until the returned guard records its outcome or is dropped.
+    pub(crate) fn start(&self, method: Method, route: Option<MatchedPath>) -> InFlight {
+        self.0.in_flight.inc();
+        InFlight {
+            metrics: self.clone(),
+            method,
+            route: RouteLabel(route),
+            start: Instant::now(),
+            done: false,
+        }
+    }
+}
+
+/// A request being measured.
+pub(crate) struct InFlight {
+    metrics: Metrics,
+    method: Method,
+    route: RouteLabel,
+    start: Instant,
+    done: bool,
+}
+
+impl InFlight {
+    /// Records the response status and latency.
+    pub(crate) fn finish(mut self, status: StatusCode) {
+        self.done = true;
+        let m = &self.metrics.0;
+        m.in_flight.dec();
+        let route = RouteLabel(self.route.0.take());
+        let method = std::mem::replace(&mut self.method, Method::GET);
+        m.latency
+            .get_or_create(&RouteLabels {
+                method: method.clone(),
+                route: route.clone(),
+            })
+            .observe(self.start.elapsed().as_secs_f64());
+        m.requests
+            .get_or_create(&StatusLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.done {
+            // The client went away before a response: not counted as a response, no longer in flight.
+            self.metrics.0.in_flight.dec();
+        }
+    }
+}
