@@ -1,10 +1,11 @@
 //! The outermost layer of the default stack, one service for the per-request work every response
-//! needs: the request id, the `Host` check, the request timeout, catching panics, metrics, the `Server` and
-//! security headers, and turning bare error responses into RFC 9457 problems that carry the
-//! request id as `instance`.
+//! needs: the request id, the request's `tracing` span, the `Host` check, the declared body size
+//! check, the request timeout, catching panics, metrics, the `Server` and security headers, and
+//! turning bare error responses into RFC 9457 problems that carry the request id as `instance`.
 //!
-//! Doing these in one hand-written service (instead of one layer each) keeps the default stack
-//! within a few percent of bare axum; see `bench/RESULTS.md`.
+//! Doing these in one hand-written service (instead of one tower layer each) keeps the default
+//! stack close to bare axum: every layer's future is moved and polled per request, and
+//! tower-http's trace and body-limit layers wrap bodies in large types. See `bench/RESULTS.md`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,24 +14,26 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower_layer::Layer;
 use tower_service::Service;
+use tracing::Span;
 use turbine_core::problem::{PROBLEM_JSON, Problem};
 
 use super::proxy::TrustedProxies;
-use super::request_id::{RequestId, new_request_id, valid_request_id};
+use super::request_id::{new_request_id, valid_request_id};
+use crate::observability::RequestScope;
 use crate::observability::metrics::{InFlight, Metrics};
 
 /// Host names accepted in the `Host` header.
@@ -74,11 +77,14 @@ pub(crate) struct BaseSettings {
     /// `None`: any host.
     pub(crate) allowed_hosts: Option<Vec<HostPattern>>,
     /// Headers added to every response that does not already have them.
-    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) headers: HeaderMap,
     pub(crate) metrics: Option<Metrics>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) timeout_status: StatusCode,
+    /// `0`: no limit.
     pub(crate) body_limit: u64,
+    /// One `request` span per request.
+    pub(crate) trace: bool,
 }
 
 /// Layer of [`BaseService`].
@@ -136,6 +142,7 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
+        let start = Instant::now();
         let s = &self.settings;
         let trusted = req
             .extensions()
@@ -145,43 +152,83 @@ where
             Some(v) if trusted && valid_request_id(v) => v.clone(),
             _ => new_request_id(),
         };
+        let span = if s.trace {
+            tracing::info_span!(
+                "request",
+                id = id.to_str().unwrap_or_default(),
+                method = req.method().as_str(),
+                path = req.uri().path()
+            )
+        } else {
+            Span::none()
+        };
+        // Handlers read it back with the `RequestId` extractor.
         req.headers_mut().insert(s.id_header.clone(), id.clone());
-        req.extensions_mut().insert(RequestId(id.clone()));
         let metrics = s.metrics.as_ref().map(|m| {
             m.start(
                 req.method().clone(),
                 req.extensions().get::<MatchedPath>().cloned(),
+                start,
             )
         });
         let state = State {
             id,
             settings: self.settings.clone(),
             metrics,
+            start,
         };
 
-        if let Some(hosts) = &s.allowed_hosts {
-            let ok = host_of(&req).is_some_and(|h| hosts.iter().any(|p| p.matches(h)));
-            if !ok {
-                let problem = Problem::bad_request(
-                    "The Host header names a host this server does not serve; add it to server.allowed_hosts.",
-                )
-                .title("Invalid Host header");
-                return BaseFuture {
-                    kind: Kind::Ready {
-                        res: Some(state.finish(problem.into_response())),
-                    },
-                };
-            }
+        if let Some(problem) = reject(&req, s) {
+            let res = {
+                let _scope = RequestScope::enter(&state.id);
+                let _enter = span.enter();
+                state.finish(problem.into_response())
+            };
+            return BaseFuture {
+                kind: Kind::Ready { res: Some(res) },
+            };
         }
 
+        let fut = {
+            let _scope = RequestScope::enter(&state.id);
+            span.in_scope(|| self.inner.call(req))
+        };
         BaseFuture {
             kind: Kind::Inner {
-                fut: self.inner.call(req),
-                sleep: s.timeout.map(tokio::time::sleep),
+                fut,
+                sleep: s
+                    .timeout
+                    .map(|t| tokio::time::sleep_until((start + t).into())),
+                span,
                 state: Some(state),
             },
         }
     }
+}
+
+/// Requests refused before the handler: a `Host` not served, a declared body over the limit.
+fn reject(req: &Request, s: &BaseSettings) -> Option<Problem> {
+    if let Some(hosts) = &s.allowed_hosts
+        && !host_of(req).is_some_and(|h| hosts.iter().any(|p| p.matches(h)))
+    {
+        return Some(
+            Problem::bad_request(
+                "The Host header names a host this server does not serve; add it to server.allowed_hosts.",
+            )
+            .title("Invalid Host header"),
+        );
+    }
+    if s.body_limit > 0
+        && let Some(len) = req.headers().get(CONTENT_LENGTH)
+        && len
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_none_or(|n| n > s.body_limit)
+    {
+        return Some(default_problem(StatusCode::PAYLOAD_TOO_LARGE, s));
+    }
+    None
 }
 
 /// Per-request state carried to the response.
@@ -189,6 +236,7 @@ struct State {
     id: HeaderValue,
     settings: Arc<BaseSettings>,
     metrics: Option<InFlight>,
+    start: Instant,
 }
 
 enum Finished {
@@ -211,18 +259,32 @@ impl State {
             id,
             settings: s,
             metrics,
+            start,
         } = self;
         let status = res.status();
         if let Some(m) = metrics {
             m.finish(status);
         }
-        let headers = res.headers_mut();
-        for (name, value) in &s.headers {
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
+        tracing::debug!(status = status.as_u16(), latency = ?start.elapsed(), "finished");
+        // Start from the defaults and lay the handler's headers over them: cloning the template
+        // copies it without hashing, where inserting each default would hash and grow the map.
+        let mut headers = s.headers.clone();
+        let mut last = None;
+        for (name, value) in std::mem::take(res.headers_mut()) {
+            match name {
+                Some(name) => {
+                    headers.insert(&name, value);
+                    last = Some(name);
+                }
+                None => {
+                    if let Some(name) = &last {
+                        headers.append(name, value);
+                    }
+                }
             }
         }
         headers.insert(s.id_header.clone(), id.clone());
+        *res.headers_mut() = headers;
         if status.as_u16() < 400 {
             return Finished::Done(res);
         }
@@ -310,6 +372,7 @@ pin_project! {
             fut: F,
             #[pin]
             sleep: Option<Sleep>,
+            span: Span,
             state: Option<State>,
         },
         Ready {
@@ -337,7 +400,15 @@ where
                     return Poll::Ready(Ok(res.take().expect("polled after completion")));
                 }
                 KindProj::Convert { fut } => return fut.as_mut().poll(cx).map(Ok),
-                KindProj::Inner { fut, sleep, state } => {
+                KindProj::Inner {
+                    fut,
+                    sleep,
+                    span,
+                    state,
+                } => {
+                    let _scope =
+                        RequestScope::enter(&state.as_ref().expect("state until completion").id);
+                    let _enter = span.enter();
                     // Catching panics here (instead of in a separate layer) costs nothing per request.
                     let polled = std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
                     let res = match polled {

@@ -1,15 +1,16 @@
 //! The default middleware stack, and the extractors it provides ([`RequestId`], [`ClientIp`]).
 //!
 //! Every app gets, outermost first:
-//! 1. the base layer: request id (`X-Request-Id`, taken from trusted proxies only), `Host`
-//!    check (`server.allowed_hosts`), request timeout (`http.request_timeout` → 503 or 408 problem),
-//!    panic catching (→ 500 problem that reveals nothing; the panic is logged with the request id),
-//!    request metrics, the `Server` and security headers, and RFC 9457 problem bodies for bare
-//!    error responses (404, 405 with `Allow`, 413, axum's plain-text rejections);
-//! 2. a `tracing` span per request carrying the request id (`http.trace`);
-//! 3. CORS from `[cors]` (when `allowed_origins` is set);
-//! 4. response compression (`http.compression`);
-//! 5. the request body limit (`http.body_limit` → 413 problem).
+//! 1. the base layer: request id (`X-Request-Id`, taken from trusted proxies only), a `tracing`
+//!    span per request carrying it (`http.trace`), `Host` check (`server.allowed_hosts`), request
+//!    timeout (`http.request_timeout` → 503 or 408 problem), panic catching (→ 500 problem that
+//!    reveals nothing; the panic is logged with the request id), request metrics, the `Server` and
+//!    security headers, and RFC 9457 problem bodies for bare error responses (404, 405 with
+//!    `Allow`, 413, axum's plain-text rejections);
+//! 2. CORS from `[cors]` (when `allowed_origins` is set);
+//! 3. response compression (`http.compression`), for requests with `Accept-Encoding`;
+//! 4. the request body limit (`http.body_limit` → 413 problem): a declared `Content-Length` over
+//!    it is refused up front, and axum's body extractors stop reading at it.
 //!
 //! Each piece is switched or tuned in `turbine.toml`; any tower layer can be added with
 //! `App::layer`.
@@ -31,6 +32,7 @@
 //! ```
 
 mod base;
+mod compression;
 mod proxy;
 mod request_id;
 
@@ -38,14 +40,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use http::{HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use tower::ServiceBuilder;
-use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::{MakeSpan, TraceLayer};
-use tracing::Span;
 use turbine_core::config::Config;
 use turbine_core::context::Context;
 
@@ -54,7 +51,11 @@ pub use request_id::RequestId;
 
 use crate::observability::Metrics;
 use base::{BaseLayer, BaseSettings, HostPattern};
+use compression::MaybeCompressLayer;
 pub(crate) use proxy::TrustedProxies;
+
+/// The limit axum's body extractors apply when no `DefaultBodyLimit` is set.
+const AXUM_DEFAULT_BODY_LIMIT: u64 = 2 * 1024 * 1024;
 
 /// Wraps every route of `router` in the default stack configured by `config`.
 pub(crate) fn apply(
@@ -75,49 +76,23 @@ pub(crate) fn apply(
         timeout_status: StatusCode::from_u16(http.timeout_status)
             .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
         body_limit: http.body_limit,
+        trace: http.trace,
     });
-    // Switched-off pieces stay in place as no-ops: tower's `Either` would need every branch to
-    // return the same body type, and these cost next to nothing when idle.
     let stack = ServiceBuilder::new()
         .layer(base)
-        .layer(TraceLayer::new_for_http().make_span_with(RequestSpan(http.trace)))
         .option_layer(cors(config))
-        .layer(CompressionLayer::new().compress_when(Compress(http.compression)))
-        .layer(RequestBodyLimitLayer::new(match http.body_limit {
-            0 => usize::MAX,
-            n => usize::try_from(n).unwrap_or(usize::MAX),
-        }))
-        // The limit above governs; axum's own 2 MB default for extractors would contradict it.
-        .layer(DefaultBodyLimit::disable());
+        .layer(MaybeCompressLayer::new(http.compression))
+        // axum's extractors enforce this while reading bodies sent without Content-Length; the
+        // base layer refuses a declared Content-Length over the limit before the handler runs.
+        .option_layer(match http.body_limit {
+            // axum's own default is the same: no per-request extension needed.
+            AXUM_DEFAULT_BODY_LIMIT => None,
+            0 => Some(DefaultBodyLimit::disable()),
+            n => Some(DefaultBodyLimit::max(
+                usize::try_from(n).unwrap_or(usize::MAX),
+            )),
+        });
     router.layer(stack)
-}
-
-/// One `request` span per request, with the request id, method and path (when `http.trace`).
-#[derive(Debug, Clone, Copy)]
-struct RequestSpan(bool);
-
-impl<B> MakeSpan<B> for RequestSpan {
-    fn make_span(&mut self, req: &http::Request<B>) -> Span {
-        if !self.0 {
-            return Span::none();
-        }
-        let id = req
-            .extensions()
-            .get::<RequestId>()
-            .map(RequestId::as_str)
-            .unwrap_or_default();
-        tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
-    }
-}
-
-/// Compress what tower-http's default predicate would, when `http.compression` is on.
-#[derive(Debug, Clone, Copy)]
-struct Compress(bool);
-
-impl Predicate for Compress {
-    fn should_compress<B: http_body::Body>(&self, response: &http::Response<B>) -> bool {
-        self.0 && DefaultPredicate::new().should_compress(response)
-    }
 }
 
 fn allowed_hosts(hosts: &[String]) -> Option<Vec<HostPattern>> {
@@ -128,12 +103,17 @@ fn allowed_hosts(hosts: &[String]) -> Option<Vec<HostPattern>> {
     }
 }
 
-fn response_headers(config: &Config) -> Vec<(HeaderName, HeaderValue)> {
+/// The headers every response gets unless its handler set them, as a map to clone per response.
+///
+/// Values are `'static` (the few config strings are leaked once per app) so that cloning the map
+/// copies them without touching reference counts shared by every core.
+fn response_headers(config: &Config) -> HeaderMap {
     let s = config.settings();
-    let mut out = Vec::new();
+    let mut out = HeaderMap::with_capacity(16);
     let mut add = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            out.push((HeaderName::from_static(name), v));
+        let value: &'static str = Box::leak(value.to_string().into_boxed_str());
+        if let Ok(v) = HeaderValue::from_str(value).map(|_| HeaderValue::from_static(value)) {
+            out.insert(HeaderName::from_static(name), v);
         }
     };
     if !s.http.server_header.is_empty() {

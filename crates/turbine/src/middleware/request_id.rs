@@ -16,12 +16,19 @@ use std::convert::Infallible;
 use axum::extract::FromRequestParts;
 use http::HeaderValue;
 use http::request::Parts;
+use turbine_core::context::Context;
 
 /// The id of the current request, as sent in the `X-Request-Id` response header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub(crate) HeaderValue);
 
 impl RequestId {
+    /// The id of the request this task is handling right now (set by the default stack while a
+    /// request's handler runs), e.g. for an error report.
+    pub fn current() -> Option<RequestId> {
+        crate::observability::current_request_id().map(RequestId)
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         self.0.to_str().unwrap_or_default()
@@ -34,15 +41,20 @@ impl std::fmt::Display for RequestId {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+impl FromRequestParts<Context> for RequestId {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(|| RequestId(new_request_id())))
+    /// The id the default stack put in the request id header (`http.request_id_header`); a fresh
+    /// one if the request did not pass through it.
+    async fn from_request_parts(parts: &mut Parts, ctx: &Context) -> Result<Self, Self::Rejection> {
+        let name = ctx.config().settings().http.request_id_header.as_str();
+        Ok(RequestId(
+            parts
+                .headers
+                .get(name)
+                .cloned()
+                .unwrap_or_else(new_request_id),
+        ))
     }
 }
 

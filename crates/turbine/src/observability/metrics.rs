@@ -1,5 +1,6 @@
-//! Request metrics in Prometheus/OpenMetrics text: counts by route template, method and status,
-//! a latency histogram, and an in-flight gauge.
+//! Request metrics in Prometheus/OpenMetrics text: `http_request_duration_seconds`, a latency
+//! histogram by method, route template and status (its `_count` counts requests), and the
+//! `http_requests_in_flight` gauge.
 //!
 //! The registry belongs to the app (no process-global state), so batteries register their own
 //! metrics on it through [`Metrics::register`], and two apps in one process never mix numbers.
@@ -21,7 +22,6 @@ use std::time::Instant;
 use axum::extract::MatchedPath;
 use http::{Method, StatusCode};
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -54,33 +54,19 @@ impl std::hash::Hash for RouteLabel {
     }
 }
 
-/// Labels of the request counter.
+/// Labels of the request histogram.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct StatusLabels {
+struct RequestLabels {
     method: Method,
     route: RouteLabel,
     status: StatusCode,
 }
 
-/// Labels of the latency histogram.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct RouteLabels {
-    method: Method,
-    route: RouteLabel,
-}
-
-impl EncodeLabelSet for StatusLabels {
+impl EncodeLabelSet for RequestLabels {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
         ("method", self.method.as_str()).encode(encoder.encode_label())?;
         ("route", self.route.as_str()).encode(encoder.encode_label())?;
         ("status", self.status.as_str()).encode(encoder.encode_label())
-    }
-}
-
-impl EncodeLabelSet for RouteLabels {
-    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        ("method", self.method.as_str()).encode(encoder.encode_label())?;
-        ("route", self.route.as_str()).encode(encoder.encode_label())
     }
 }
 
@@ -95,8 +81,7 @@ pub struct Metrics(Arc<Inner>);
 
 struct Inner {
     registry: Mutex<Registry>,
-    requests: Family<StatusLabels, Counter>,
-    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
     in_flight: Gauge,
 }
 
@@ -116,19 +101,15 @@ impl Metrics {
     /// A registry holding the HTTP metrics.
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let requests = Family::<StatusLabels, Counter>::default();
-        let latency: Family<RouteLabels, Histogram, fn() -> Histogram> =
+        // One histogram per (method, route, status): its `_count` is the request count, so a
+        // request costs one lookup, not two.
+        let requests: Family<RequestLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
         let in_flight = Gauge::default();
         registry.register(
-            "http_requests",
-            "HTTP requests by method, route template and status",
-            requests.clone(),
-        );
-        registry.register(
             "http_request_duration_seconds",
-            "HTTP request latency by method and route template",
-            latency.clone(),
+            "HTTP requests by method, route template and status: latency, and count (_count)",
+            requests.clone(),
         );
         registry.register(
             "http_requests_in_flight",
@@ -138,7 +119,6 @@ impl Metrics {
         Self(Arc::new(Inner {
             registry: Mutex::new(registry),
             requests,
-            latency,
             in_flight,
         }))
     }
@@ -161,13 +141,18 @@ impl Metrics {
     }
 
     /// Counts a request as in flight until the returned guard records its outcome or is dropped.
-    pub(crate) fn start(&self, method: Method, route: Option<MatchedPath>) -> InFlight {
+    pub(crate) fn start(
+        &self,
+        method: Method,
+        route: Option<MatchedPath>,
+        start: Instant,
+    ) -> InFlight {
         self.0.in_flight.inc();
         InFlight {
             metrics: self.clone(),
             method,
             route: RouteLabel(route),
-            start: Instant::now(),
+            start,
             done: false,
         }
     }
@@ -188,21 +173,14 @@ impl InFlight {
         self.done = true;
         let m = &self.metrics.0;
         m.in_flight.dec();
-        let route = RouteLabel(self.route.0.take());
-        let method = std::mem::replace(&mut self.method, Method::GET);
-        m.latency
-            .get_or_create(&RouteLabels {
-                method: method.clone(),
-                route: route.clone(),
-            })
-            .observe(self.start.elapsed().as_secs_f64());
+        let labels = RequestLabels {
+            method: std::mem::replace(&mut self.method, Method::GET),
+            route: RouteLabel(self.route.0.take()),
+            status,
+        };
         m.requests
-            .get_or_create(&StatusLabels {
-                method,
-                route,
-                status,
-            })
-            .inc();
+            .get_or_create(&labels)
+            .observe(self.start.elapsed().as_secs_f64());
     }
 }
 
