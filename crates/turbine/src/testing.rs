@@ -45,6 +45,39 @@ use turbine_core::{Error, Result};
 
 use crate::app::{App, BuiltApp};
 
+/// The URL of an external service for a test, from `TURBINE_TEST_<NAME>_URL` (e.g. `POSTGRES`).
+///
+/// When it is not set the test should return early: this says so loudly on stderr. With
+/// `TURBINE_REQUIRE_SERVICES=1` (as `.ci/run` sets) a missing service panics instead, so CI never
+/// passes by skipping.
+///
+/// ```
+/// if let Some(url) = turbine::testing::service_url("NO_SUCH_SERVICE") {
+///     // talk to it
+/// #   let _ = url;
+/// }
+/// ```
+///
+/// # Panics
+/// When the service is required and its URL is not set.
+pub fn service_url(name: &str) -> Option<String> {
+    service_url_from(name, |k| std::env::var(k).ok())
+}
+
+fn service_url_from(name: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let var = format!("TURBINE_TEST_{}_URL", name.to_ascii_uppercase());
+    match env(&var).filter(|v| !v.is_empty()) {
+        Some(url) => Some(url),
+        None if env("TURBINE_REQUIRE_SERVICES").is_some_and(|v| v == "1" || v == "true") => {
+            panic!("{var} is not set and TURBINE_REQUIRE_SERVICES=1: this test needs that service")
+        }
+        None => {
+            eprintln!("SKIPPED: {var} is not set, so the tests that need it do not run here");
+            None
+        }
+    }
+}
+
 /// The address in-process requests come from unless [`TestRequest::peer`] says otherwise.
 pub const DEFAULT_PEER: &str = "127.0.0.1:49152";
 
@@ -430,5 +463,28 @@ impl TestServer {
         self.task
             .await
             .map_err(|e| Error::other("the server task failed", e))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_url_from;
+
+    #[test]
+    fn service_urls_come_from_the_environment() {
+        let env = |k: &str| (k == "TURBINE_TEST_REDIS_URL").then(|| "redis://x".to_string());
+        assert_eq!(service_url_from("redis", env).as_deref(), Some("redis://x"));
+        assert_eq!(
+            service_url_from("nats", env),
+            None,
+            "missing and not required: skipped"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "TURBINE_TEST_NATS_URL")]
+    fn a_required_missing_service_fails() {
+        let env = |k: &str| (k == "TURBINE_REQUIRE_SERVICES").then(|| "1".to_string());
+        service_url_from("nats", env);
     }
 }

@@ -478,3 +478,22 @@ async fn nested_and_merged_axum_routers_work() {
     );
     client.get("/merged").send().await.assert_status(200);
 }
+
+#[tokio::test]
+async fn repeated_response_headers_survive_the_stack() {
+    let app = App::new().route(
+        "/login",
+        get(|| async {
+            (
+                [("set-cookie", "a=1; Path=/"), ("set-cookie", "b=2; Path=/")],
+                "ok",
+            )
+        }),
+    );
+    let client = client_with("", app).await;
+    let res = client.get("/login").send().await;
+    let cookies: Vec<_> = res.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert_eq!(client.cookies().len(), 2);
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+}

@@ -111,9 +111,8 @@ pub struct SecuritySettings {
     pub frame_options: String,
     /// `Strict-Transport-Security` (on by default in `prod`). Only enable behind HTTPS.
     pub hsts: bool,
-    /// HSTS `max-age`.
-    #[serde(with = "humantime_serde")]
-    pub hsts_max_age: Duration,
+    /// HSTS `max-age` in seconds (as the header states it).
+    pub hsts_seconds: u64,
     /// HSTS `includeSubDomains`.
     pub hsts_include_subdomains: bool,
 }
@@ -224,7 +223,7 @@ impl Settings {
                 referrer_policy: "same-origin".into(),
                 frame_options: "DENY".into(),
                 hsts: prod,
-                hsts_max_age: Duration::from_secs(31_536_000),
+                hsts_seconds: 31_536_000,
                 hsts_include_subdomains: true,
             },
             log: LogSettings {

@@ -141,7 +141,7 @@ fn response_headers(config: &Config) -> HeaderMap {
         }
         add("cross-origin-opener-policy", "same-origin");
         if sec.hsts {
-            let mut v = format!("max-age={}", sec.hsts_max_age.as_secs());
+            let mut v = format!("max-age={}", sec.hsts_seconds);
             if sec.hsts_include_subdomains {
                 v.push_str("; includeSubDomains");
             }
