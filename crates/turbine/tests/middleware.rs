@@ -485,7 +485,10 @@ async fn repeated_response_headers_survive_the_stack() {
         "/login",
         get(|| async {
             (
-                [("set-cookie", "a=1; Path=/"), ("set-cookie", "b=2; Path=/")],
+                axum::response::AppendHeaders([
+                    ("set-cookie", "a=1; Path=/"),
+                    ("set-cookie", "b=2; Path=/"),
+                ]),
                 "ok",
             )
         }),
