@@ -34,7 +34,7 @@ use turbine_core::problem::{PROBLEM_JSON, Problem};
 use super::proxy::TrustedProxies;
 use super::request_id::{new_request_id, valid_request_id};
 use crate::observability::RequestScope;
-use crate::observability::metrics::{InFlight, Metrics};
+use crate::observability::metrics::{EndpointMetrics, InFlight, Metrics};
 
 /// Host names accepted in the `Host` header.
 #[derive(Debug, Clone)]
@@ -100,19 +100,34 @@ impl BaseLayer {
 impl<S> Layer<S> for BaseLayer {
     type Service = BaseService<S>;
 
+    /// Called once per endpoint (route and method) by axum's `Router::layer`.
     fn layer(&self, inner: S) -> Self::Service {
         BaseService {
             inner,
+            endpoint: self
+                .0
+                .metrics
+                .clone()
+                .map(|m| Arc::new(EndpointMetrics::new(m))),
             settings: self.0.clone(),
         }
     }
 }
 
 /// See the [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct BaseService<S> {
     inner: S,
     settings: Arc<BaseSettings>,
+    endpoint: Option<Arc<EndpointMetrics>>,
+}
+
+impl<S> std::fmt::Debug for BaseService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BaseService")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 fn host_of(req: &Request) -> Option<&str> {
@@ -164,7 +179,7 @@ where
         };
         // Handlers read it back with the `RequestId` extractor.
         req.headers_mut().insert(s.id_header.clone(), id.clone());
-        let metrics = s.metrics.as_ref().map(|m| {
+        let metrics = self.endpoint.as_ref().map(|m| {
             m.start(
                 req.method().clone(),
                 req.extensions().get::<MatchedPath>().cloned(),

@@ -16,7 +16,7 @@
 //! assert!(metrics.render().contains("jobs_processed_total 1"));
 //! ```
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
@@ -139,28 +139,99 @@ impl Metrics {
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.0.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Statuses whose histograms an endpoint keeps at hand; others take the labelled lookup.
+const STATUSES: [u16; 27] = [
+    200, 201, 202, 204, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 406, 408, 409, 410,
+    412, 413, 415, 422, 429, 500, 502, 503,
+];
+
+/// Methods whose histograms an endpoint keeps at hand.
+const METHODS: [Method; 7] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::HEAD,
+    Method::OPTIONS,
+];
+
+type Slots = Box<[OnceLock<Histogram>]>;
+
+/// The histograms of one endpoint. The default stack wraps every route's handlers separately, so
+/// an endpoint's route template never changes: recording a request is then an index and an
+/// atomic load, instead of hashing its labels into the shared map.
+pub(crate) struct EndpointMetrics {
+    metrics: Metrics,
+    route: OnceLock<RouteLabel>,
+    slots: [OnceLock<Slots>; METHODS.len()],
+}
+
+impl EndpointMetrics {
+    pub(crate) fn new(metrics: Metrics) -> Self {
+        Self {
+            metrics,
+            route: OnceLock::new(),
+            slots: Default::default(),
+        }
+    }
 
     /// Counts a request as in flight until the returned guard records its outcome or is dropped.
     pub(crate) fn start(
-        &self,
+        self: &Arc<Self>,
         method: Method,
         route: Option<MatchedPath>,
         start: Instant,
     ) -> InFlight {
-        self.0.in_flight.inc();
+        self.metrics.0.in_flight.inc();
         InFlight {
-            metrics: self.clone(),
+            endpoint: self.clone(),
             method,
             route: RouteLabel(route),
             start,
             done: false,
         }
     }
+
+    /// The histogram for these labels, from this endpoint's slots when it can.
+    fn observe(&self, method: Method, route: RouteLabel, status: StatusCode, seconds: f64) {
+        let cached = METHODS
+            .iter()
+            .position(|m| *m == method)
+            .zip(STATUSES.iter().position(|s| *s == status.as_u16()))
+            .filter(|_| {
+                // Same template text at the same address: the very route this endpoint serves.
+                let known = self.route.get_or_init(|| route.clone());
+                std::ptr::eq(known.as_str(), route.as_str())
+            });
+        let labels = || RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status,
+        };
+        match cached {
+            Some((m, s)) => {
+                let slots = self.slots[m]
+                    .get_or_init(|| STATUSES.iter().map(|_| OnceLock::new()).collect());
+                slots[s]
+                    .get_or_init(|| self.metrics.0.requests.get_or_create_owned(&labels()))
+                    .observe(seconds);
+            }
+            None => self
+                .metrics
+                .0
+                .requests
+                .get_or_create(&labels())
+                .observe(seconds),
+        }
+    }
 }
 
 /// A request being measured.
 pub(crate) struct InFlight {
-    metrics: Metrics,
+    endpoint: Arc<EndpointMetrics>,
     method: Method,
     route: RouteLabel,
     start: Instant,
@@ -171,16 +242,11 @@ impl InFlight {
     /// Records the response status and latency.
     pub(crate) fn finish(mut self, status: StatusCode) {
         self.done = true;
-        let m = &self.metrics.0;
-        m.in_flight.dec();
-        let labels = RequestLabels {
-            method: std::mem::replace(&mut self.method, Method::GET),
-            route: RouteLabel(self.route.0.take()),
-            status,
-        };
-        m.requests
-            .get_or_create(&labels)
-            .observe(self.start.elapsed().as_secs_f64());
+        self.endpoint.metrics.0.in_flight.dec();
+        let method = std::mem::replace(&mut self.method, Method::GET);
+        let route = RouteLabel(self.route.0.take());
+        self.endpoint
+            .observe(method, route, status, self.start.elapsed().as_secs_f64());
     }
 }
 
@@ -188,7 +254,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.done {
             // The client went away before a response: not counted as a response, no longer in flight.
-            self.metrics.0.in_flight.dec();
+            self.endpoint.metrics.0.in_flight.dec();
         }
     }
 }
