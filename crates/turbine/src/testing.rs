@@ -78,6 +78,20 @@ fn service_url_from(name: &str, env: impl Fn(&str) -> Option<String>) -> Option<
     }
 }
 
+/// A `test`-profile config from this TOML alone (no `turbine.toml`, no environment), for tests
+/// that need particular settings: `App::new().config(testing::config("[http]\nbody_limit = 16"))`.
+///
+/// # Panics
+/// When the TOML is not a valid configuration (the message names the key).
+pub fn config(toml: &str) -> Config {
+    Config::builder()
+        .profile("test")
+        .toml(toml)
+        .env_vars::<String, String>([])
+        .load()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The address in-process requests come from unless [`TestRequest::peer`] says otherwise.
 pub const DEFAULT_PEER: &str = "127.0.0.1:49152";
 

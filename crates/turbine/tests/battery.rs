@@ -2,18 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use turbine::battery::{Battery, Command, Setup};
-use turbine::config::Config;
 use turbine::prelude::*;
-use turbine::testing::TestClient;
-
-fn test_config(toml: &str) -> Config {
-    Config::builder()
-        .profile("test")
-        .toml(toml)
-        .env_vars::<String, String>([])
-        .load()
-        .unwrap()
-}
+use turbine::testing::{self, TestClient};
 
 #[derive(Clone)]
 struct Greeter {
@@ -65,7 +55,7 @@ impl Battery for GreeterBattery {
 #[tokio::test]
 async fn a_battery_adds_routes_state_and_reads_its_section() {
     let app = App::new()
-        .config(test_config(
+        .config(testing::config(
             "[greeter]\ngreeting = 'ahoy'\nprefix = '/hi'\n",
         ))
         .battery(GreeterBattery);
@@ -80,7 +70,7 @@ async fn a_battery_adds_routes_state_and_reads_its_section() {
 #[tokio::test]
 async fn a_battery_config_error_names_key_and_source() {
     let app = App::new()
-        .config(test_config("[greeter]\ngreting = 'typo'\n"))
+        .config(testing::config("[greeter]\ngreting = 'typo'\n"))
         .battery(GreeterBattery);
     let err = app.build().await.unwrap_err().to_string();
     assert!(
@@ -92,7 +82,7 @@ async fn a_battery_config_error_names_key_and_source() {
 #[tokio::test]
 async fn an_unclaimed_section_is_an_error() {
     let err = App::new()
-        .config(test_config("[greeter]\ngreeting = 'ahoy'\n"))
+        .config(testing::config("[greeter]\ngreeting = 'ahoy'\n"))
         .build()
         .await
         .unwrap_err()
@@ -106,7 +96,7 @@ async fn an_unclaimed_section_is_an_error() {
 #[tokio::test]
 async fn installing_a_battery_twice_is_an_error() {
     let err = App::new()
-        .config(test_config(""))
+        .config(testing::config(""))
         .battery(GreeterBattery)
         .battery(GreeterBattery)
         .build()
@@ -136,7 +126,7 @@ async fn a_failing_startup_hook_stops_the_app_naming_the_battery() {
         }
     }
     let err = App::new()
-        .config(test_config(""))
+        .config(testing::config(""))
         .battery(Broken)
         .build()
         .await
@@ -147,7 +137,7 @@ async fn a_failing_startup_hook_stops_the_app_naming_the_battery() {
 
 #[tokio::test]
 async fn missing_context_values_are_500_problems_not_panics() {
-    let app = App::new().config(test_config("")).route(
+    let app = App::new().config(testing::config("")).route(
         "/",
         get(|State(ctx): State<Context>| async move {
             ctx.require::<Greeter>().map(|g| g.greeting.clone())
@@ -163,7 +153,7 @@ async fn routes_table_lists_handlers_from_app_and_batteries() {
         "i"
     }
     let built = App::new()
-        .config(test_config(""))
+        .config(testing::config(""))
         .route("/", get(index))
         .battery(GreeterBattery)
         .build()

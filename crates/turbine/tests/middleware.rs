@@ -2,22 +2,14 @@
 
 use std::time::Duration;
 
-use turbine::config::Config;
 use turbine::middleware::{ClientIp, RequestId};
 use turbine::prelude::*;
-use turbine::testing::TestClient;
-
-fn config(toml: &str) -> Config {
-    Config::builder()
-        .profile("test")
-        .toml(toml)
-        .env_vars::<String, String>([])
-        .load()
-        .unwrap()
-}
+use turbine::testing::{self, TestClient};
 
 async fn client_with(toml: &str, app: App) -> TestClient {
-    TestClient::new(app.config(config(toml))).await.unwrap()
+    TestClient::new(app.config(testing::config(toml)))
+        .await
+        .unwrap()
 }
 
 async fn hello() -> &'static str {
@@ -130,7 +122,7 @@ async fn streamed_body_over_the_limit_is_413_problem() {
         post(|body: axum::body::Bytes| async move { body.len().to_string() }),
     );
     let built = app
-        .config(config("[http]\nbody_limit = 16\n"))
+        .config(testing::config("[http]\nbody_limit = 16\n"))
         .build()
         .await
         .unwrap();

@@ -3,23 +3,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use turbine::config::Config;
 use turbine::observability::Metrics;
 use turbine::prelude::*;
-use turbine::testing::TestClient;
-
-fn test_config(toml: &str) -> Config {
-    Config::builder()
-        .profile("test")
-        .toml(toml)
-        .env_vars::<String, String>([])
-        .load()
-        .unwrap()
-}
+use turbine::testing::{self, TestClient};
 
 #[tokio::test]
 async fn live_is_ok() {
-    let client = TestClient::new(App::new().config(test_config("")))
+    let client = TestClient::new(App::new().config(testing::config("")))
         .await
         .unwrap();
     let res = client.get("/health/live").send().await.assert_status(200);
@@ -30,7 +20,7 @@ async fn live_is_ok() {
 async fn ready_turns_503_when_a_registered_check_fails() {
     let healthy = Arc::new(AtomicBool::new(true));
     let flag = healthy.clone();
-    let app = App::new().config(test_config("")).setup(move |s| {
+    let app = App::new().config(testing::config("")).setup(move |s| {
         s.health_check("database", move |_ctx| {
             let ok = flag.load(Ordering::SeqCst);
             async move {
@@ -66,7 +56,7 @@ async fn ready_turns_503_when_a_registered_check_fails() {
 #[tokio::test(start_paused = true)]
 async fn a_check_that_hangs_counts_as_failed() {
     let app = App::new()
-        .config(test_config(
+        .config(testing::config(
             "[observability]\nhealth_check_timeout = '1s'\n",
         ))
         .setup(|s| {
@@ -96,7 +86,7 @@ fn sample(metrics: &str, line_start: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template() {
-    let app = App::new().config(test_config("")).route(
+    let app = App::new().config(testing::config("")).route(
         "/posts/{id}",
         get(|Path(id): Path<u32>| async move { id.to_string() }),
     );
@@ -139,7 +129,7 @@ async fn metrics_count_requests_by_route_template() {
 #[tokio::test]
 async fn batteries_register_their_own_metrics() {
     use prometheus_client::metrics::counter::Counter;
-    let app = App::new().config(test_config("")).setup(|s| {
+    let app = App::new().config(testing::config("")).setup(|s| {
         s.on_startup(|cx| async move {
             let metrics = cx.get::<Metrics>().expect("metrics are in the context");
             let c: Counter = Counter::default();
@@ -156,7 +146,7 @@ async fn batteries_register_their_own_metrics() {
 
 #[tokio::test]
 async fn endpoints_can_be_switched_off() {
-    let app = App::new().config(test_config(
+    let app = App::new().config(testing::config(
         "[observability]\nhealth = false\nmetrics = false\n",
     ));
     let client = TestClient::new(app).await.unwrap();

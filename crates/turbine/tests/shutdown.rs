@@ -6,18 +6,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use turbine::config::Config;
 use turbine::prelude::*;
-use turbine::testing::TestServer;
-
-fn test_config(toml: &str) -> Config {
-    Config::builder()
-        .profile("test")
-        .toml(toml)
-        .env_vars::<String, String>([])
-        .load()
-        .unwrap()
-}
+use turbine::testing::{self, TestServer};
 
 /// Sends one HTTP/1.1 request on a fresh connection and reads until the server closes it.
 async fn raw_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
@@ -52,7 +42,7 @@ async fn in_flight_request_finishes_new_connections_are_refused_hooks_run() {
     let (s, r, e) = (started.clone(), release.clone(), events.clone());
     let e2 = events.clone();
     let app = App::new()
-        .config(test_config(""))
+        .config(testing::config(""))
         .route(
             "/slow",
             get(move || {
@@ -101,7 +91,7 @@ async fn requests_past_the_drain_deadline_are_cut_off() {
     let started = Arc::new(Notify::new());
     let s = started.clone();
     let app = App::new()
-        .config(test_config(
+        .config(testing::config(
             "[server]\nshutdown_timeout = '200ms'\n[http]\nrequest_timeout = '1h'\n",
         ))
         .route(
@@ -134,7 +124,7 @@ async fn requests_past_the_drain_deadline_are_cut_off() {
 #[tokio::test]
 async fn serves_over_the_socket_with_the_default_stack() {
     let app = App::new()
-        .config(test_config(""))
+        .config(testing::config(""))
         .route("/", get(|| async { "hi" }));
     let server = TestServer::start(app).await.unwrap();
     let res = server.get("/").await.unwrap().assert_status(200);

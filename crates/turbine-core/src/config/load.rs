@@ -162,25 +162,17 @@ impl ConfigBuilder {
                 .to_ascii_lowercase()
                 .replace("__", ".");
             let value: Value = raw.parse().expect("parsing an env value is infallible");
-            let data = match figment::util::nest(&key, value) {
-                Value::Dict(_, d) => d,
-                _ => unreachable!("nest always returns a dict"),
-            };
-            figment = figment.merge(Section::new(
+            figment = figment.merge(Section::at(
                 &format!("environment variable {var}"),
-                None,
-                data,
+                &key,
+                value,
             ));
         }
         for (key, value) in self.overrides {
-            let data = match figment::util::nest(&key, value) {
-                Value::Dict(_, d) => d,
-                _ => unreachable!("nest always returns a dict"),
-            };
-            figment = figment.merge(Section::new(
+            figment = figment.merge(Section::at(
                 &format!("code override of `{key}`"),
-                None,
-                data,
+                &key,
+                value,
             ));
         }
 
@@ -336,6 +328,15 @@ impl Section {
             file,
             data,
         }
+    }
+
+    /// A source setting one dotted key.
+    fn at(name: &str, key: &str, value: Value) -> Self {
+        let data = match figment::util::nest(key, value) {
+            Value::Dict(_, d) => d,
+            _ => unreachable!("nest always returns a dict"),
+        };
+        Self::new(name, None, data)
     }
 }
 
