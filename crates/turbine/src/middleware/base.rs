@@ -239,7 +239,7 @@ fn reject(req: &Request, s: &BaseSettings) -> Option<Problem> {
             .to_str()
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
-            .is_none_or(|n| n > s.body_limit)
+            .is_some_and(|n| n > s.body_limit)
     {
         return Some(default_problem(StatusCode::PAYLOAD_TOO_LARGE, s));
     }
