@@ -15,6 +15,8 @@ Subcommands:
   tree        print PID and its descendants, one per line
   secret      print 64 random alphanumeric characters
   report      read events, print the markdown table, write the JSON results
+  instr-record   (bench/instructions) one callgrind dump + the wrk run it covers -> event
+  instr-report   (bench/instructions) read events, print the instructions table, write JSON
 """
 
 from __future__ import annotations
@@ -410,6 +412,74 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
+def _with_variants(bases: list[str], variants: dict[str, dict]) -> list[str]:
+    """Row order: each server followed by its variants (in the order they were measured)."""
+    out = []
+    for b in bases:
+        out.append(b)
+        out += [v for v, e in variants.items() if e["variant_of"] == b]
+    return out + [v for v, e in variants.items() if e["variant_of"] not in bases]
+
+
+def _variant_fields(status_event: dict) -> dict:
+    return {"variant": True, "variant_of": status_event.get("variant_of"),
+            "variant_env": status_event.get("variant_env"),
+            "variant_desc": status_event.get("variant_desc")}
+
+
+def _label(server: str, variants: dict) -> str:
+    return f"{server} (variant)" if server in variants else server
+
+
+def _settings(env: dict | None) -> str:
+    """TURBINE_HTTP__REQUEST_TIMEOUT=0s -> http.request_timeout=0s"""
+    if not env:
+        return "—"
+    parts = []
+    for k, v in env.items():
+        key = k.removeprefix("TURBINE_").lower().replace("__", ".")
+        parts.append(f"`{key}={v}`")
+    return " ".join(parts)
+
+
+def _ablation_lines(summary: dict, servers: list[str], variants: dict) -> list[str]:
+    """The variants table: each variant against the server it varies (turbine), same run."""
+    lines = [
+        "### Turbine variants (ablation): what each piece of the default stack costs",
+        "",
+        "Same run, same method. Δ = variant − turbine as shipped: negative = the piece switched "
+        "off costs that much per request; positive = the piece switched on costs that much. "
+        "At --quick durations a few % is within noise; `bench/instructions` resolves small "
+        "differences better.",
+        "",
+        "| case | server / variant | settings changed | server CPU µs/req | Δ µs/req vs turbine "
+        "| CPU/req ÷ turbine | CPU/req ÷ axum | req/s | req/s ÷ turbine |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    bases = sorted({e["variant_of"] for e in variants.values()})
+    for case in CASE_ORDER:
+        for server in servers:
+            if server not in variants and server not in bases:
+                continue
+            e = summary.get(case, {}).get(server)
+            if e is None:
+                continue
+            label = _label(server, variants)
+            settings = _settings(e.get("variant_env")) if server in variants else "as shipped"
+            if "rps" not in e:
+                why = "FAILED" if e["status"] == "failed" else "no valid run"
+                lines.append(f"| {case} | {label} | {settings} | {why} | | | | | |")
+                continue
+            lines.append(
+                f"| {case} | {label} | {settings} | {_fmt(e['server_cpu_us_per_req'], '.2f')} "
+                f"| {_fmt(e.get('cpu_us_per_req_delta_vs_base'), '+.2f')} "
+                f"| {_fmt(e.get('cpu_per_req_vs_base'), '.3f')} "
+                f"| {_fmt(e.get('cpu_per_req_vs_axum'), '.3f')} | {e['rps']:,.0f} "
+                f"| {_fmt(e.get('rps_vs_base'), '.3f')} |"
+            )
+    return lines
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     events = [json.loads(line) for line in Path(args.events).read_text().splitlines() if line.strip()]
     facts = next((e for e in events if e["event"] == "facts"), {})
@@ -419,7 +489,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     rss = {e["server"]: e["rss_kib"] for e in events if e["event"] == "rss"}
     runs = [e for e in events if e["event"] == "run"]
 
-    servers = [s for s in SERVER_ORDER if s in status] + sorted(set(status) - set(SERVER_ORDER))
+    ablation = next((e for e in events if e["event"] == "ablation"), None)
+    variants = {s: e for s, e in status.items() if e.get("variant_of")}  # --ablation rows
+    servers = _with_variants(
+        [s for s in SERVER_ORDER if s in status and s not in variants]
+        + sorted(set(status) - set(SERVER_ORDER) - set(variants)),
+        variants,
+    )
     summary: dict[str, dict[str, dict]] = {}
     for case in CASE_ORDER:
         for server in servers:
@@ -443,6 +519,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 )
             if server in rss:
                 entry["rss_mib"] = round(rss[server] / 1024, 2)
+            if server in variants:
+                entry.update(_variant_fields(variants[server]))
             summary.setdefault(case, {})[server] = entry
         base = summary.get(case, {}).get("axum", {})
         for server, entry in summary.get(case, {}).items():
@@ -451,6 +529,13 @@ def cmd_report(args: argparse.Namespace) -> int:
                     entry["server_cpu_us_per_req"] / base["server_cpu_us_per_req"]
                     if base["server_cpu_us_per_req"] else None)
                 entry["rps_vs_axum"] = entry["rps"] / base["rps"] if base["rps"] else None
+        for server, entry in summary.get(case, {}).items():
+            ref = summary[case].get(entry.get("variant_of") or "", {})
+            if server in variants and "rps" in entry and "rps" in ref:
+                ref_us = ref["server_cpu_us_per_req"]
+                entry["cpu_us_per_req_delta_vs_base"] = entry["server_cpu_us_per_req"] - ref_us
+                entry["cpu_per_req_vs_base"] = entry["server_cpu_us_per_req"] / ref_us if ref_us else None
+                entry["rps_vs_base"] = entry["rps"] / ref["rps"] if ref["rps"] else None
 
     mode = config.get("mode", "?")
     lines = [
@@ -474,11 +559,12 @@ def cmd_report(args: argparse.Namespace) -> int:
             e = summary.get(case, {}).get(server)
             if e is None:
                 continue
+            label = _label(server, variants)
             if e["status"] == "failed":
-                lines.append(f"| {case} | {server} | FAILED | | | | | | | | |")
+                lines.append(f"| {case} | {label} | FAILED | | | | | | | | |")
                 continue
             if "rps" not in e:
-                lines.append(f"| {case} | {server} | no valid run | | | | | | | | |")
+                lines.append(f"| {case} | {label} | no valid run | | | | | | | | |")
                 continue
             sat = e["wrk_cpu_pct"] is not None and e["wrk_cpu_pct"] >= WRK_SATURATED_PCT
             saturated_any |= sat
@@ -488,7 +574,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             if e.get("errors_total"):
                 rps += f" ({e['errors_total']} errors)"
             lines.append(
-                f"| {case} | {server} | {rps} | {_fmt(e['p99_ms'], '.2f')} "
+                f"| {case} | {label} | {rps} | {_fmt(e['p99_ms'], '.2f')} "
                 f"| {_fmt(e['server_cpu_us_per_req'], '.2f')} | {_fmt(e.get('rss_mib'), '.1f')} "
                 f"| {_fmt(e.get('cpu_per_req_vs_axum'), '.3f')} | {_fmt(e.get('rps_vs_axum'), '.3f')} "
                 f"| {_fmt(e['server_cpu_pct'], '.0f')} | {_fmt(e['wrk_cpu_pct'], '.0f')} "
@@ -501,6 +587,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         lines.append(
             f"‡ in at least one run, other processes used > {BUSY_OTHER_PCT:.0f}% of a CPU: the machine "
             "was busy, so this row's figures are suspect (µs/req less so than req/s). Rerun when quiet."
+        )
+    if variants:
+        lines.append(
+            "(variant) = Turbine variant for the ablation (--ablation): the same binary with some "
+            "settings changed, NOT Turbine as shipped; see the variants table below."
         )
     failed = [s for s in servers if status[s]["status"] == "failed"]
     for s in failed:
@@ -538,6 +629,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         verdicts[case] = {"cpu_per_req_ratio": ratio, "cpu_pass": cpu_ok,
                           "rps_ratio": rps_ratio, "rps_verdict": rps_verdict}
 
+    if variants:
+        lines += [""] + _ablation_lines(summary, servers, variants)
+
     table = "\n".join(lines)
     print(table)
     result = {
@@ -552,6 +646,185 @@ def cmd_report(args: argparse.Namespace) -> int:
         "runs": runs,
         "table_markdown": table,
     }
+    if variants:
+        result["ablation"] = {
+            "note": "rows whose variant_of is set are Turbine variants (same binary, the env below "
+                    "added), not Turbine as shipped; *_vs_base compares them to that base row",
+            "variants": {s: _variant_fields(e) for s, e in variants.items()},
+            "entries": (ablation or {}).get("entries"),
+        }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+# --------------------------------------------------------------------- bench/instructions
+
+
+def callgrind_total(path: str) -> tuple[int, int | None]:
+    """Total Ir of a callgrind dump: `callgrind_annotate FILE`'s PROGRAM TOTALS line, and the
+    file's own `summary:` line as a cross-check."""
+    out = subprocess.run(["callgrind_annotate", path], capture_output=True, text=True, check=True).stdout
+    total = None
+    for line in out.splitlines():
+        if "PROGRAM TOTALS" in line:
+            total = int(line.split()[0].replace(",", ""))
+            break
+    if total is None:
+        raise ValueError(f"no PROGRAM TOTALS in callgrind_annotate {path}")
+    summary = None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("summary:"):
+                summary = int(line.split()[1])
+                break
+    return total, summary
+
+
+def cmd_instr_record(args: argparse.Namespace) -> int:
+    text = Path(args.wrk_out).read_text(encoding="utf-8", errors="replace")
+    wrk = None
+    for line in text.splitlines():
+        if line.startswith("WRK_JSON "):
+            wrk = json.loads(line[len("WRK_JSON ") :])
+    event = {"event": "instr", "server": args.server, "case": args.case, "callgrind_file": args.callgrind,
+             "wrk_exit_code": args.wrk_exit, "wrk_stdout": text}
+    if args.variant_of:
+        event.update(variant_of=args.variant_of)
+    if wrk is None or args.wrk_exit != 0 or not wrk["requests"]:
+        event["ok"] = False
+        append_event(args.events, event)
+        print(f"  {args.server} /{args.case}: wrk failed (exit {args.wrk_exit})", file=sys.stderr)
+        return 1
+    try:
+        total, summary = callgrind_total(args.callgrind)
+    except (OSError, ValueError, subprocess.CalledProcessError) as e:
+        event.update(ok=False, error=f"reading the callgrind dump: {e}")
+        append_event(args.events, event)
+        print(f"  {args.server} /{args.case}: {event['error']}", file=sys.stderr)
+        return 1
+    requests = wrk["requests"]
+    errors = sum(wrk["errors"].values())
+    event.update(
+        ok=True, requests=requests, duration_s=round(wrk["duration_us"] / 1e6, 4),
+        rps_under_valgrind=round(requests / (wrk["duration_us"] / 1e6), 1),
+        errors=wrk["errors"], errors_total=errors,
+        ir_total=total, ir_summary_line=summary, instr_per_req=round(total / requests, 1),
+    )
+    append_event(args.events, event)
+    print(f"  {args.server:24} {args.case:9} {requests:>8,} requests  {total:>16,} Ir  "
+          f"{event['instr_per_req']:>10,.0f} instructions/request"
+          + (f"  ERRORS {errors}" if errors else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_instr_report(args: argparse.Namespace) -> int:
+    events = [json.loads(line) for line in Path(args.events).read_text().splitlines() if line.strip()]
+    facts = next((e for e in events if e["event"] == "facts"), {})
+    config = next((e for e in events if e["event"] == "config"), {})
+    status = {e["server"]: e for e in events if e["event"] == "server"}
+    verifies = [e for e in events if e["event"] == "verify"]
+    runs = [e for e in events if e["event"] == "instr"]
+    variants = {s: e for s, e in status.items() if e.get("variant_of")}
+    servers = _with_variants(
+        [s for s in SERVER_ORDER if s in status and s not in variants]
+        + sorted(set(status) - set(SERVER_ORDER) - set(variants)),
+        variants,
+    )
+
+    summary: dict[str, dict[str, dict]] = {}
+    for case in CASE_ORDER:
+        for server in servers:
+            st = status[server]
+            entry: dict = {"status": st["status"]}
+            if st["status"] == "failed":
+                entry["reason"] = st.get("reason")
+            r = next((r for r in runs if r["server"] == server and r["case"] == case and r.get("ok")), None)
+            if r:
+                entry.update({k: r[k] for k in ("instr_per_req", "ir_total", "requests", "duration_s",
+                                                "errors_total", "rps_under_valgrind")})
+            if server in variants:
+                entry.update(_variant_fields(variants[server]))
+            summary.setdefault(case, {})[server] = entry
+        row = summary.get(case, {})
+        axum = row.get("axum", {}).get("instr_per_req")
+        for server, entry in row.items():
+            ipr = entry.get("instr_per_req")
+            if ipr is None:
+                continue
+            entry["axum_over_this"] = axum / ipr if axum else None
+            ref = row.get(entry.get("variant_of") or "", {}).get("instr_per_req")
+            if server in variants and ref:
+                entry["delta_vs_base"] = ipr - ref
+                entry["ratio_vs_base"] = ipr / ref
+
+    pin = config.get("mode") == "pinned"
+    lines = [
+        f"## Instructions per request (callgrind) — {facts.get('date', '?')}",
+        "",
+        f"{facts.get('cpu_model', '?')} × {facts.get('nproc', '?')} · kernel {facts.get('kernel', '?')}"
+        f" · {facts.get('rustc', '?')} · {config.get('valgrind', '?')} · commit "
+        f"{_short_commit(facts.get('git_commit'))}" + (" (dirty)" if facts.get("git_dirty") else ""),
+        f"`valgrind --tool=callgrind`, profiling build; counters zeroed after a {config.get('warmup', '?')} s "
+        f"warm-up, then `wrk -t{config.get('threads', '?')} -c{config.get('connections', '?')} "
+        f"-d{config.get('duration', '?')}s`; total Ir ÷ requests completed; one run per entry · "
+        + ("server on CPU 0 (one tokio worker), wrk on CPU 1" if pin else "server and wrk unpinned")
+        + " · user-space instructions only (the kernel's are not counted)",
+        "",
+        "| case | server / variant | instructions/request | ratio to axum (axum ÷ this) "
+        "| Δ vs turbine | requests |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for case in CASE_ORDER:
+        for server in servers:
+            e = summary.get(case, {}).get(server)
+            if e is None:
+                continue
+            label = _label(server, variants)
+            if "instr_per_req" not in e:
+                why = "FAILED" if e["status"] == "failed" else "no valid run"
+                lines.append(f"| {case} | {label} | {why} | | | |")
+                continue
+            delta = e.get("delta_vs_base")
+            lines.append(
+                f"| {case} | {label} | {e['instr_per_req']:,.0f} | {_fmt(e.get('axum_over_this'), '.3f')} "
+                f"| {'' if delta is None else format(delta, '+,.0f')} | {e['requests']:,}"
+                + (f" ({e['errors_total']} errors)" if e.get("errors_total") else "") + " |"
+            )
+    lines.append("")
+    lines.append(f"Ratio to axum ≥ {BAR:.2f} meets Turbine's bar (instructions/request ≤ axum's ÷ {BAR:.2f}).")
+    if variants:
+        lines.append(
+            "(variant) = Turbine with some settings changed, NOT Turbine as shipped; Δ = its "
+            "instructions/request − turbine's (negative: what the piece switched off costs)."
+        )
+        for s in variants:
+            lines.append(f"  {s}: {_settings(variants[s].get('variant_env'))}")
+    for s in servers:
+        if status[s]["status"] == "failed":
+            lines.append(f"FAILED {s}: {status[s].get('reason', '?')}")
+            for v in verifies:
+                if v["server"] == s and not v["ok"]:
+                    lines.append(f"  /{v['case']}: " + "; ".join(v["errors"]))
+
+    table = "\n".join(lines)
+    print(table)
+    result = {
+        "machine": {k: v for k, v in facts.items() if k != "event"},
+        "config": {k: v for k, v in config.items() if k != "event"},
+        "servers": {s: {k: v for k, v in status[s].items() if k != "event"} for s in servers},
+        "summary": summary,
+        "verifications": verifies,
+        "runs": runs,
+        "table_markdown": table,
+    }
+    if variants:
+        result["ablation"] = {
+            "note": "rows whose variant_of is set are Turbine variants (same binary, the env below "
+                    "added), not Turbine as shipped; delta_vs_base / ratio_vs_base compare them to turbine",
+            "variants": {s: _variant_fields(e) for s, e in variants.items()},
+        }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -607,6 +880,15 @@ def main() -> int:
     s.set_defaults(func=cmd_event)
     s = sub.add_parser("report"); s.add_argument("--events", required=True); s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_report)
+    s = sub.add_parser("instr-record")
+    s.add_argument("--events", required=True); s.add_argument("--server", required=True)
+    s.add_argument("--case", required=True); s.add_argument("--wrk-out", required=True)
+    s.add_argument("--wrk-exit", type=int, required=True); s.add_argument("--callgrind", required=True)
+    s.add_argument("--variant-of", default="")
+    s.set_defaults(func=cmd_instr_record)
+    s = sub.add_parser("instr-report")
+    s.add_argument("--events", required=True); s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_instr_report)
 
     args = p.parse_args()
     return args.func(args)
