@@ -51,11 +51,12 @@ use crate::app::{App, BuiltApp};
 /// `TURBINE_REQUIRE_SERVICES=1` (as `.ci/run` sets) a missing service panics instead, so CI never
 /// passes by skipping.
 ///
-/// ```
-/// if let Some(url) = turbine::testing::service_url("NO_SUCH_SERVICE") {
-///     // talk to it
-/// #   let _ = url;
-/// }
+/// ```no_run
+/// # fn test() {
+/// let Some(url) = turbine::testing::service_url("POSTGRES") else { return };
+/// // connect to `url`, create a `turbine_test_<random>` database, …
+/// # let _ = url;
+/// # }
 /// ```
 ///
 /// # Panics
