@@ -210,11 +210,11 @@ pub(crate) async fn start(parts: SetupParts) -> Result<BuiltApp> {
             .map_err(|e| Error::other(format!("start-up of `{owner}` failed"), e))?;
     }
     let ctx = builder.build();
-    let mut router = parts.router;
+    // The fallback first, so battery middleware wraps unmatched requests too.
+    let mut router = parts.router.fallback(not_found);
     for layer in parts.layers {
         router = layer(router);
     }
-    let router = router.fallback(not_found);
     let router = crate::middleware::apply(router, &config, metrics).with_state(ctx.clone());
     Ok(BuiltApp {
         ctx,

@@ -114,19 +114,20 @@ async fn serve(parts: SetupParts, args: ServeArgs) -> Result<()> {
     let s = config.settings();
     if config.secret_key_generated() && !config.profile().is_test() {
         tracing::warn!(
-            "no secret_key configured: generated one for this process only (sessions and tokens will not survive a restart). \
-             Set TURBINE_SECRET_KEY or secret_key in turbine.toml, e.g. to: {}",
-            config.secret_key().expose()
+            "no secret_key configured: a random one is used for this process only (sessions and tokens will not \
+             survive a restart). Set TURBINE_SECRET_KEY or secret_key in turbine.toml to at least 32 random \
+             characters, e.g. the output of `openssl rand -hex 32`"
         );
     }
     let host = args.host.unwrap_or_else(|| s.server.host.clone());
     let port = args.port.unwrap_or(s.server.port);
     let workers = args.workers.map(usize::from).or(s.server.workers);
     let work = async move {
-        let built = start(parts).await?;
+        // Bind first: a port in use fails before any battery connects to anything.
         let listener = TcpListener::bind((host.as_str(), port))
             .await
             .map_err(|e| Error::other(format!("cannot listen on {host}:{port}"), e))?;
+        let built = start(parts).await?;
         let addr = listener.local_addr()?;
         tracing::info!(profile = %built.context().config().profile(), "listening on http://{addr}");
         built

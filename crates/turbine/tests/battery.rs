@@ -179,3 +179,32 @@ async fn routes_table_lists_handlers_from_app_and_batteries() {
         "{rows:?}"
     );
 }
+
+#[tokio::test]
+async fn battery_middleware_wraps_unmatched_requests_too() {
+    struct Stamp;
+    impl Battery for Stamp {
+        fn name(&self) -> &'static str {
+            "stamp"
+        }
+        fn install(self, setup: &mut Setup) -> turbine::Result<()> {
+            setup.layer_all(|router| {
+                router.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+                    http::HeaderName::from_static("x-stamp"),
+                    http::HeaderValue::from_static("1"),
+                ))
+            });
+            Ok(())
+        }
+    }
+    let app = App::new()
+        .config(testing::config(""))
+        .route("/", get(|| async { "hi" }))
+        .battery(Stamp);
+    let client = TestClient::new(app).await.unwrap();
+    assert_eq!(client.get("/").send().await.header("x-stamp"), Some("1"));
+    assert_eq!(
+        client.get("/missing").send().await.header("x-stamp"),
+        Some("1")
+    );
+}

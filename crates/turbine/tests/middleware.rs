@@ -492,3 +492,111 @@ async fn repeated_response_headers_survive_the_stack() {
     assert_eq!(client.cookies().len(), 2);
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
 }
+
+#[tokio::test]
+async fn problems_are_compressed_whole_when_the_client_accepts_gzip() {
+    #[derive(serde::Deserialize)]
+    struct Post {
+        #[allow(dead_code)]
+        title: String,
+    }
+    let app = App::new().route("/posts", post(|Json(_p): Json<Post>| async { "ok" }));
+    let client = client_with("", app).await;
+    for res in [
+        client
+            .get("/missing")
+            .header("accept-encoding", "gzip")
+            .send()
+            .await,
+        client
+            .post("/posts")
+            .header("accept-encoding", "gzip")
+            .header("content-type", "application/json")
+            .body("{\"title\": 5}")
+            .send()
+            .await,
+    ] {
+        assert!(res.status().is_client_error());
+        assert_eq!(res.header("content-type"), Some("application/problem+json"));
+        match res.header("content-encoding") {
+            // gzip magic: the body really is gzip, not plain JSON under a gzip label
+            Some("gzip") => assert_eq!(&res.bytes()[..2], &[0x1f, 0x8b]),
+            other => panic!("expected a gzip body, got {other:?}: {:?}", res.bytes()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn refusing_identity_does_not_turn_a_done_request_into_406() {
+    let app = App::new().route("/", post(|| async { "created".repeat(20) }));
+    let client = client_with("", app).await;
+    let res = client
+        .post("/")
+        .header("accept-encoding", "br;q=0, gzip;q=0, identity;q=0")
+        .send()
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.header("content-encoding").is_none());
+}
+
+#[tokio::test]
+async fn repeated_problem_headers_survive() {
+    let app = App::new().route(
+        "/private",
+        get(|| async {
+            Err::<(), _>(
+                Problem::new(http::StatusCode::UNAUTHORIZED)
+                    .header(
+                        http::header::WWW_AUTHENTICATE,
+                        http::HeaderValue::from_static("Bearer"),
+                    )
+                    .header(
+                        http::header::WWW_AUTHENTICATE,
+                        http::HeaderValue::from_static("Basic realm=\"x\""),
+                    ),
+            )
+        }),
+    );
+    let client = client_with("", app).await;
+    let res = client.get("/private").send().await.assert_status(401);
+    assert_eq!(res.headers().get_all("www-authenticate").iter().count(), 2);
+    res.problem();
+}
+
+#[tokio::test]
+async fn absolute_form_requests_cannot_bypass_the_host_check() {
+    let app = App::new().route("/", get(hello));
+    let client = client_with("[server]\nallowed_hosts = ['api.example.com']\n", app).await;
+    client
+        .get("http://api.example.com/")
+        .header("host", "evil.com")
+        .send()
+        .await
+        .assert_status(400);
+    client
+        .get("http://api.example.com/")
+        .header("host", "api.example.com")
+        .send()
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn unknown_methods_share_one_metrics_label() {
+    let app = App::new().route("/", get(hello));
+    let client = client_with("", app).await;
+    for i in 0..5 {
+        let method = http::Method::from_bytes(format!("FOO{i}").as_bytes()).unwrap();
+        client
+            .request(method, "/nowhere")
+            .send()
+            .await
+            .assert_status(404);
+    }
+    let text = client.get("/metrics").send().await.text();
+    assert!(!text.contains("FOO"), "{text}");
+    assert!(
+        text.contains(r#"http_request_duration_seconds_count{method="OTHER",route="unmatched",status="404"} 5"#),
+        "{text}"
+    );
+}

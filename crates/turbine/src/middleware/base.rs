@@ -20,7 +20,9 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::{
+    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HOST, LAST_MODIFIED,
+};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body::Body as _;
 use http_body_util::BodyExt;
@@ -130,16 +132,30 @@ impl<S> std::fmt::Debug for BaseService<S> {
     }
 }
 
-fn host_of(req: &Request) -> Option<&str> {
-    let raw = match req.uri().authority() {
-        Some(a) => a.as_str(),
-        None => req.headers().get(HOST)?.to_str().ok()?,
-    };
-    let raw = raw.rsplit('@').next().unwrap_or(raw);
+/// The host name of an authority (`host:port`, `[v6]:port`, `user@host`).
+fn host_name(authority: &str) -> &str {
+    let raw = authority.rsplit('@').next().unwrap_or(authority);
     if let Some(rest) = raw.strip_prefix('[') {
-        return rest.split(']').next();
+        return rest.split(']').next().unwrap_or_default();
     }
-    Some(raw.split(':').next().unwrap_or(raw))
+    raw.split(':').next().unwrap_or(raw)
+}
+
+/// `true` when every host the request names (the `Host` header and, for absolute-form requests,
+/// the URI's authority) is allowed, and it names at least one.
+fn host_allowed(req: &Request, hosts: &[HostPattern]) -> bool {
+    let allowed = |authority: &str| {
+        let host = host_name(authority);
+        hosts.iter().any(|p| p.matches(host))
+    };
+    let header = req.headers().get(HOST).map(|h| h.to_str().ok());
+    let uri = req.uri().authority().map(|a| a.as_str());
+    match (header, uri) {
+        (None, None) | (Some(None), _) => false,
+        (Some(Some(h)), Some(u)) => allowed(h) && allowed(u),
+        (Some(Some(h)), None) => allowed(h),
+        (None, Some(u)) => allowed(u),
+    }
 }
 
 impl<S, B> Service<Request> for BaseService<S>
@@ -181,7 +197,7 @@ where
         req.headers_mut().insert(s.id_header.clone(), id.clone());
         let metrics = self.endpoint.as_ref().map(|m| {
             m.start(
-                req.method().clone(),
+                req.method(),
                 req.extensions().get::<MatchedPath>().cloned(),
                 start,
             )
@@ -224,7 +240,7 @@ where
 /// Requests refused before the handler: a `Host` not served, a declared body over the limit.
 fn reject(req: &Request, s: &BaseSettings) -> Option<Problem> {
     if let Some(hosts) = &s.allowed_hosts
-        && !host_of(req).is_some_and(|h| hosts.iter().any(|p| p.matches(h)))
+        && !host_allowed(req, hosts)
     {
         return Some(
             Problem::bad_request(
@@ -319,24 +335,25 @@ impl State {
                 problem.instance = Some(instance);
                 Finished::Done(with_problem(res, &problem))
             }
-            Some(ct) if ct.starts_with(b"text/plain") => Finished::Convert(Box::pin(async move {
-                let (parts, body) = res.into_parts();
-                let bytes = http_body_util::Limited::new(body, 8 * 1024)
-                    .collect()
-                    .await
-                    .map(|c| c.to_bytes())
-                    .unwrap_or_default();
-                let text = String::from_utf8_lossy(&bytes).trim().to_string();
-                let res = Response::from_parts(parts, Body::empty());
-                let mut problem = default_problem(status, &s);
-                if status.is_client_error() && problem.detail.is_none() && !text.is_empty() {
-                    problem.detail = Some(text);
-                } else if status.is_server_error() && !text.is_empty() {
-                    tracing::error!(request_id = %instance, body = %text, "server error");
-                }
-                problem.instance = Some(instance);
-                with_problem(res, &problem)
-            })),
+            Some(ct)
+                if ct.starts_with(b"text/plain")
+                    && !res.headers().contains_key(CONTENT_ENCODING) =>
+            {
+                Finished::Convert(Box::pin(async move {
+                    let (parts, body) = res.into_parts();
+                    let bytes = read_prefix(body, 8 * 1024).await;
+                    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+                    let res = Response::from_parts(parts, Body::empty());
+                    let mut problem = default_problem(status, &s);
+                    if status.is_client_error() && problem.detail.is_none() && !text.is_empty() {
+                        problem.detail = Some(text);
+                    } else if status.is_server_error() && !text.is_empty() {
+                        tracing::error!(request_id = %instance, body = %text, "server error");
+                    }
+                    problem.instance = Some(instance);
+                    with_problem(res, &problem)
+                }))
+            }
             _ => Finished::Done(res),
         }
     }
@@ -359,16 +376,41 @@ fn default_problem(status: StatusCode, s: &BaseSettings) -> Problem {
 }
 
 /// Replaces the body with the problem, keeping status and headers (`Allow`, `Retry-After`…).
+/// The problem's own headers were put on the response when it was made (`Problem::into_response`).
 fn with_problem(res: Response, problem: &Problem) -> Response {
     let (mut parts, _) = res.into_parts();
     parts
         .headers
         .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    parts.headers.remove(CONTENT_LENGTH);
-    for (name, value) in &problem.headers {
-        parts.headers.insert(name, value.clone());
+    // Headers that described the body being replaced.
+    for stale in [
+        CONTENT_LENGTH,
+        CONTENT_ENCODING,
+        CONTENT_RANGE,
+        ETAG,
+        LAST_MODIFIED,
+    ] {
+        parts.headers.remove(stale);
     }
     Response::from_parts(parts, Body::from(problem.to_body()))
+}
+
+/// Reads at most `limit` bytes of a body; what does not fit is cut off.
+async fn read_prefix(body: Body, limit: usize) -> Vec<u8> {
+    let mut body = std::pin::pin!(body);
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let take = data.len().min(limit - out.len());
+                    out.extend_from_slice(&data[..take]);
+                }
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 pin_project! {

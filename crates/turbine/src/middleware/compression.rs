@@ -74,7 +74,7 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if self.enabled && req.headers().contains_key(ACCEPT_ENCODING) {
+        if self.enabled && wants_encoding(&req) {
             // `inner` was polled ready; the clone takes its place, as tower's `oneshot` would.
             let inner = self.inner.clone();
             let inner = std::mem::replace(&mut self.inner, inner);
@@ -94,4 +94,32 @@ impl<S> std::fmt::Debug for MaybeCompress<S> {
             .field("enabled", &self.enabled)
             .finish_non_exhaustive()
     }
+}
+
+/// `true` when the client accepts an encoding and does not refuse an uncompressed answer.
+///
+/// tower-http answers 406 *after* the handler ran when identity is refused (`identity;q=0`,
+/// `*;q=0`), turning a completed request into an error; such clients get identity instead, which
+/// RFC 9110 allows.
+fn wants_encoding(req: &Request) -> bool {
+    let mut any = false;
+    for value in req.headers().get_all(ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            return false;
+        };
+        for item in value.split(',') {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            if refused && (coding == "*" || coding.eq_ignore_ascii_case("identity")) {
+                return false;
+            }
+            any |= !coding.is_empty();
+        }
+    }
+    any
 }

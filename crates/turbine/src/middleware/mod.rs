@@ -1,14 +1,14 @@
 //! The default middleware stack, and the extractors it provides ([`RequestId`], [`ClientIp`]).
 //!
 //! Every app gets, outermost first:
-//! 1. the base layer: request id (`X-Request-Id`, taken from trusted proxies only), a `tracing`
+//! 1. response compression (`http.compression`), for requests with `Accept-Encoding`;
+//! 2. the base layer: request id (`X-Request-Id`, taken from trusted proxies only), a `tracing`
 //!    span per request carrying it (`http.trace`), `Host` check (`server.allowed_hosts`), request
 //!    timeout (`http.request_timeout` → 503 or 408 problem), panic catching (→ 500 problem that
 //!    reveals nothing; the panic is logged with the request id), request metrics, the `Server` and
 //!    security headers, and RFC 9457 problem bodies for bare error responses (404, 405 with
 //!    `Allow`, 413, axum's plain-text rejections);
-//! 2. CORS from `[cors]` (when `allowed_origins` is set);
-//! 3. response compression (`http.compression`), for requests with `Accept-Encoding`;
+//! 3. CORS from `[cors]` (when `allowed_origins` is set);
 //! 4. the request body limit (`http.body_limit` → 413 problem): a declared `Content-Length` over
 //!    it is refused up front, and axum's body extractors stop reading at it.
 //!
@@ -78,10 +78,11 @@ pub(crate) fn apply(
         body_limit: http.body_limit,
         trace: http.trace,
     });
+    // Compression is outermost so that it compresses the final body, problems included.
     let stack = ServiceBuilder::new()
+        .layer(MaybeCompressLayer::new(http.compression))
         .layer(base)
         .option_layer(cors(config))
-        .layer(MaybeCompressLayer::new(http.compression))
         // axum's extractors enforce this while reading bodies sent without Content-Length; the
         // base layer refuses a declared Content-Length over the limit before the handler runs.
         .option_layer(match http.body_limit {

@@ -35,7 +35,7 @@ impl TrustedProxies {
     /// `true` when `ip` is in one of the trusted networks.
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        !self.0.is_empty() && self.0.iter().any(|net| net.contains(&ip))
+        self.0.iter().any(|net| net.contains(&ip))
     }
 
     /// The client address: the peer itself, or, behind trusted proxies, the right-most
@@ -45,20 +45,28 @@ impl TrustedProxies {
         if !self.contains(peer) {
             return peer;
         }
-        let hops: Vec<IpAddr> = headers
+        let hops: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.to_str().unwrap_or("?"))
             .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .map(|ip| ip.to_canonical())
+            .map(str::trim)
             .collect();
-        hops.iter()
-            .rev()
-            .find(|ip| !self.contains(**ip))
-            .or(hops.first())
-            .copied()
-            .unwrap_or(peer)
+        // Walk from the nearest hop; stop at the first untrusted one. An entry that does not parse
+        // ends the walk: whatever lies left of it was written by someone not trusted.
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip.to_canonical();
+                    if !self.contains(client) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        client
     }
 }
 
@@ -117,6 +125,17 @@ mod tests {
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
         let ip = t.client_ip(peer, &headers("6.6.6.6, 198.51.100.7, 10.0.0.5"));
         assert_eq!(ip, "198.51.100.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn an_unparsable_hop_ends_the_walk() {
+        let t = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        // The proxy wrote `ip:port`; the client-supplied 6.6.6.6 must not be believed.
+        let ip = t.client_ip(peer, &headers("6.6.6.6, 198.51.100.7:4711"));
+        assert_eq!(ip, peer);
+        let ip = t.client_ip(peer, &headers("6.6.6.6, unknown, 10.0.0.9"));
+        assert_eq!(ip, "10.0.0.9".parse::<IpAddr>().unwrap());
     }
 
     #[test]

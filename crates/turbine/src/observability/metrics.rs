@@ -181,11 +181,18 @@ impl EndpointMetrics {
     /// Counts a request as in flight until the returned guard records its outcome or is dropped.
     pub(crate) fn start(
         self: &Arc<Self>,
-        method: Method,
+        method: &Method,
         route: Option<MatchedPath>,
         start: Instant,
     ) -> InFlight {
         self.metrics.0.in_flight.inc();
+        // Clients choose the method: only the standard ones become labels.
+        let method =
+            if METHODS.contains(method) || method == Method::CONNECT || method == Method::TRACE {
+                method.clone()
+            } else {
+                Method::from_bytes(b"OTHER").expect("a valid method token")
+            };
         InFlight {
             endpoint: self.clone(),
             method,
