@@ -120,6 +120,8 @@ pub struct Setup {
     shutdown: Vec<ShutdownHook>,
     sections: BTreeSet<String>,
     batteries: Vec<&'static str>,
+    /// The battery being installed right now, to name its hooks in errors.
+    installing: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -170,6 +172,7 @@ impl Setup {
             shutdown: Vec::new(),
             sections: BTreeSet::new(),
             batteries: Vec::new(),
+            installing: None,
         }
     }
 
@@ -185,7 +188,10 @@ impl Setup {
             return Err(Error::DuplicateBattery(name.into()));
         }
         self.batteries.push(name);
-        battery.install(self)
+        let outer = self.installing.replace(name);
+        let result = battery.install(self);
+        self.installing = outer;
+        result
     }
 
     /// Names of the batteries installed so far.
@@ -263,7 +269,7 @@ impl Setup {
         F: FnOnce(ContextBuilder) -> Fut + Send + 'static,
         Fut: Future<Output = Result<()>> + Send + 'static,
     {
-        let owner = self.batteries.last().copied().unwrap_or("app").to_string();
+        let owner = self.installing.unwrap_or("app").to_string();
         self.startup
             .push((owner, Box::new(move |cx| Box::pin(hook(cx)))));
         self

@@ -229,3 +229,62 @@ fn render_redacts_secrets_and_names_sources() {
     assert!(out.contains("port = 9000"), "{out}");
     assert!(out.contains("inline TOML"), "{out}");
 }
+
+#[test]
+fn secrets_are_redacted_at_any_depth() {
+    let config = builder()
+        .toml(
+            "[auth]\nsigning_keys = ['k1-very-secret', 'k2-very-secret']\n[auth.secrets]\ngithub = 'gh-very-secret'\n\
+             [db]\nreplicas = ['postgres://u:p@ss-very-secret@h/db']\n",
+        )
+        .load()
+        .unwrap();
+    let out = config.render();
+    assert!(!out.contains("very-secret"), "{out}");
+    assert!(out.contains("postgres://u:***@h/db"), "{out}");
+}
+
+#[test]
+fn an_all_digit_secret_key_is_accepted_and_never_echoed() {
+    let config = builder()
+        .profile("prod")
+        .env_vars([("TURBINE_SECRET_KEY", "12345678901234567890123456789012345")])
+        .load()
+        .unwrap();
+    assert_eq!(
+        config.secret_key().expose(),
+        "12345678901234567890123456789012345"
+    );
+    let err = builder()
+        .env_vars([("TURBINE_SECRET_KEY", "[1, 2]")])
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("secret_key") && !err.contains("1, 2"), "{err}");
+}
+
+#[test]
+fn allowed_hosts_that_could_never_match_are_errors() {
+    for bad in ["'api.example.com:443'", "'*.example.com'", "''"] {
+        let err = builder()
+            .toml(format!("[server]\nallowed_hosts = [{bad}]\n"))
+            .load()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.allowed_hosts.0"), "{bad}: {err}");
+    }
+    builder()
+        .toml("[server]\nallowed_hosts = ['api.example.com', '.example.org', '*']\n")
+        .load()
+        .unwrap();
+}
+
+#[test]
+fn cors_wildcards_with_credentials_are_errors() {
+    let err = builder()
+        .toml("[cors]\nallowed_origins = ['https://a.example']\nallowed_headers = ['*']\nallow_credentials = true\n")
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cors.allowed_headers"), "{err}");
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -29,8 +29,15 @@ impl BuiltApp {
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        let deadline = self.ctx.config().settings().server.shutdown_timeout;
-        let builder = auto::Builder::new(TokioExecutor::new());
+        let server = &self.ctx.config().settings().server;
+        let deadline = server.shutdown_timeout;
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // Without a timer hyper enforces no header-read timeout at all.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(server.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
         tokio::pin!(signal);

@@ -29,28 +29,32 @@ pub struct ApiIndex {
     pub links: Links,
 }
 
-/// Links of the API index.
+/// Links of the API index (only to what is switched on).
 #[derive(Debug, Serialize)]
 pub struct Links {
     /// Liveness probe.
-    pub health_live: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_live: Option<&'static str>,
     /// Readiness probe.
-    pub health_ready: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_ready: Option<&'static str>,
     /// Prometheus metrics.
-    pub metrics: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
 }
 
 /// `GET /`: the API index.
 async fn index(State(ctx): State<Context>) -> Json<ApiIndex> {
     let config = ctx.config();
+    let o = &config.settings().observability;
     Json(ApiIndex {
         name: "chirp",
         version: env!("CARGO_PKG_VERSION"),
         profile: config.profile().to_string(),
         links: Links {
-            health_live: "/health/live",
-            health_ready: "/health/ready",
-            metrics: config.settings().observability.metrics_path.clone(),
+            health_live: o.health.then_some("/health/live"),
+            health_ready: o.health.then_some("/health/ready"),
+            metrics: o.metrics.then(|| o.metrics_path.clone()),
         },
     })
 }

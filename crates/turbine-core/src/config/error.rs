@@ -99,6 +99,12 @@ impl ConfigError {
                 };
                 let key = path.join(".");
                 let origin = super::load::origin(figment, &key);
+                // serde's messages quote the value found; never for a secret.
+                let message = if super::load::is_secret_key(&key) {
+                    "invalid value (not shown: this key holds a secret)".to_string()
+                } else {
+                    message
+                };
                 KeyError {
                     key,
                     origin,

@@ -267,6 +267,48 @@ fn validate(settings: &Settings, figment: &Figment) -> Result<(), ConfigError> {
             );
         }
     }
+    for (i, h) in settings.server.allowed_hosts.iter().enumerate() {
+        let h = h.trim();
+        let problem = if h.is_empty() {
+            Some("is empty")
+        } else if h.starts_with("*.") {
+            Some("wildcards are written `.example.com` (the domain and its subdomains)")
+        } else if h != "*" && !h.starts_with('[') && h.contains(':') {
+            Some("is a host name without a port")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            bad(
+                &format!("server.allowed_hosts.{i}"),
+                format!("`{h}`: expected a host name like api.example.com; this {problem}"),
+            );
+        }
+    }
+    for (key, value) in [
+        (
+            "security.referrer_policy",
+            &settings.security.referrer_policy,
+        ),
+        ("security.frame_options", &settings.security.frame_options),
+    ] {
+        if http::HeaderValue::from_str(value).is_err() {
+            bad(key, "expected a valid header value".into());
+        }
+    }
+    if settings.cors.allow_credentials {
+        for (key, list) in [
+            ("cors.allowed_headers", &settings.cors.allowed_headers),
+            ("cors.allowed_methods", &settings.cors.allowed_methods),
+        ] {
+            if list.iter().any(|v| v == "*") {
+                bad(
+                    key,
+                    "cannot contain \"*\" while cors.allow_credentials is true; list them".into(),
+                );
+            }
+        }
+    }
     if settings.server.workers == Some(0) {
         bad("server.workers", "expected at least 1".into());
     }
@@ -387,20 +429,51 @@ pub(super) fn origin(figment: &Figment, key: &str) -> String {
 }
 
 /// Key names whose values are never printed.
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["secret", "password", "token", "private"]
+/// `true` when any segment of a dotted key names a secret (`secret_key`, `auth.secrets.github`,
+/// `signing_keys`, `db.password`…).
+pub(super) fn is_secret_key(key: &str) -> bool {
+    key.split('.').any(|segment| {
+        let s = segment.to_ascii_lowercase();
+        [
+            "secret",
+            "password",
+            "passwd",
+            "token",
+            "private",
+            "credential",
+        ]
         .iter()
-        .any(|w| key.contains(w))
-        || key.ends_with("key")
+        .any(|w| s.contains(w))
+            || s.ends_with("key")
+            || s.ends_with("keys")
+    })
 }
 
 /// Replaces a password in a URL's user info (`postgres://u:pw@host`) with `***`.
 fn redact_url(s: &str) -> Option<String> {
     let scheme_end = s.find("://")? + 3;
-    let at = s[scheme_end..].find('@')? + scheme_end;
+    let authority_end = s[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(s.len(), |i| i + scheme_end);
+    // The last `@` of the authority ends the user info, even if the password contains `@`.
+    let at = s[scheme_end..authority_end].rfind('@')? + scheme_end;
     let colon = s[scheme_end..at].find(':')? + scheme_end;
     Some(format!("{}***{}", &s[..=colon], &s[at..]))
+}
+
+/// A copy of `value` with URL passwords hidden, in strings at any depth.
+fn redact_urls(value: &Value) -> Value {
+    match value {
+        Value::String(_, s) => redact_url(s).map_or_else(|| value.clone(), Value::from),
+        Value::Array(tag, items) => Value::Array(*tag, items.iter().map(redact_urls).collect()),
+        Value::Dict(tag, dict) => Value::Dict(
+            *tag,
+            dict.iter()
+                .map(|(k, v)| (k.clone(), redact_urls(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 pub(super) fn render(figment: &Figment, profile: &Profile) -> String {
@@ -442,16 +515,10 @@ fn render_value(figment: &Figment, out: &mut String, name: &str, full: &str, val
         out.push_str(&format!("# {name}: not set\n"));
         return;
     }
-    let shown = if is_secret_key(name) {
+    let shown = if is_secret_key(full) {
         "\"***\"".to_string()
     } else {
-        let mut v = value.clone();
-        if let Value::String(_, s) = &v
-            && let Some(r) = redact_url(s)
-        {
-            v = Value::from(r);
-        }
-        toml::Value::try_from(&v)
+        toml::Value::try_from(redact_urls(value))
             .map(|t| t.to_string())
             .unwrap_or_else(|_| "# (no value)".into())
     };

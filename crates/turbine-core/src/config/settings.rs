@@ -14,7 +14,8 @@ use super::Profile;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Settings {
-    /// Debug mode: detailed errors in logs and development conveniences. Off in `prod`.
+    /// Development mode: flagged by `check --deploy`; batteries read it for development
+    /// conveniences. Off in `prod`.
     pub debug: bool,
     /// The key that signs sessions and tokens. Required in `prod`; generated in `dev`/`test`.
     pub secret_key: Option<Secret>,
@@ -51,6 +52,10 @@ pub struct ServerSettings {
     /// How long in-flight requests may take to finish after a shutdown signal.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// How long a client may take to send a request's headers (also bounds idle keep-alive
+    /// connections waiting for the next request), against slow-header attacks.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
 }
 
 /// `[http]`: the pieces of the default middleware stack, each one adjustable or removable.
@@ -122,7 +127,7 @@ pub struct SecuritySettings {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LogSettings {
-    /// A `tracing` filter such as `info` or `info,turbine=debug`; `RUST_LOG` wins when set.
+    /// Levels by target, such as `info` or `info,turbine=debug`; `RUST_LOG` wins when set.
     pub level: String,
     /// `pretty` (dev default) or `json` (prod default: one JSON object per line).
     pub format: LogFormat,
@@ -155,9 +160,32 @@ pub struct ObservabilitySettings {
 }
 
 /// A secret string: shown as `***` in `Debug`, in logs and by the `config` command.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Accepts numbers too (an all-digit `TURBINE_SECRET_KEY` arrives as one), taking their text.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Int(i128),
+            Float(f64),
+        }
+        Ok(Secret(
+            match Raw::deserialize(de).map_err(|_| {
+                serde::de::Error::custom("expected a string (the value is not shown)")
+            })? {
+                Raw::Text(s) => s,
+                Raw::Int(n) => n.to_string(),
+                Raw::Float(f) => f.to_string(),
+            },
+        ))
+    }
+}
 
 impl Secret {
     /// Wraps a secret value.
@@ -191,6 +219,7 @@ impl Settings {
                 allowed_hosts: Vec::new(),
                 trusted_proxies: Vec::new(),
                 shutdown_timeout: Duration::from_secs(30),
+                header_read_timeout: Duration::from_secs(30),
             },
             http: HttpSettings {
                 request_timeout: Some(Duration::from_secs(30)),

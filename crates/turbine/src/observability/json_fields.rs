@@ -8,8 +8,10 @@
 use std::fmt::{self, Write};
 
 use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::FormattedFields;
 use tracing_subscriber::fmt::format::Writer;
 
 /// Formats span fields as a JSON object (see the module docs).
@@ -17,6 +19,31 @@ use tracing_subscriber::fmt::format::Writer;
 pub(crate) struct JsonSpanFields;
 
 impl<'writer> FormatFields<'writer> for JsonSpanFields {
+    /// Merges fields recorded later (`span.record(…)`) into the stored object.
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
+        let out = &mut current.fields;
+        let had_fields = out.len() > 2;
+        if out.ends_with('}') {
+            out.pop();
+        } else {
+            out.clear();
+            out.push('{');
+        }
+        let mut visitor = JsonVisitor {
+            out: &mut *out,
+            first: !had_fields,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        let result = visitor.result;
+        out.push('}');
+        result
+    }
+
     fn format_fields<R: RecordFields>(
         &self,
         mut writer: Writer<'writer>,

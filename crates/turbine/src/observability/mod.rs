@@ -76,18 +76,28 @@ pub(crate) fn init_logging(config: &Config) -> Result<(), ConfigError> {
     let registry = tracing_subscriber::registry().with(filter);
     // Err means a subscriber is already installed (tests, or the app's own): keep it.
     let _ = registry
-        .with(fmt_layer(log.format, std::io::stdout))
+        .with(fmt_layer(
+            log.format,
+            std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            std::io::stdout,
+        ))
         .try_init();
     Ok(())
 }
 
 /// The log line formatter for `format`, writing to `writer`.
-pub(crate) fn fmt_layer<S, W>(format: LogFormat, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+pub(crate) fn fmt_layer<S, W>(
+    format: LogFormat,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(ansi);
     match format {
         LogFormat::Pretty => layer
             .event_format(RequestIdFormat::pretty(tracing_subscriber::fmt::format()))
@@ -202,7 +212,7 @@ mod tests {
         let capture = Capture::default();
         let writer = capture.clone();
         let subscriber =
-            tracing_subscriber::registry().with(fmt_layer(format, move || writer.clone()));
+            tracing_subscriber::registry().with(fmt_layer(format, false, move || writer.clone()));
         let _guard = tracing::subscriber::set_default(subscriber);
         let config = Config::builder()
             .profile("test")
@@ -215,6 +225,9 @@ mod tests {
             "/",
             get(|| async {
                 tokio::task::yield_now().await;
+                let work = tracing::info_span!("work", user = tracing::field::Empty, step = 1);
+                work.record("user", 5);
+                work.in_scope(|| tracing::info!("inside the work span"));
                 tracing::info!(answer = 42, "inside the handler");
                 "ok"
             }),
@@ -245,6 +258,16 @@ mod tests {
                 assert_eq!(inside["span"]["id"], id.as_str(), "{out}");
                 assert_eq!(inside["span"]["path"], "/", "{out}");
             }
+            let work = lines
+                .iter()
+                .find(|l| l["fields"]["message"] == "inside the work span")
+                .unwrap_or_else(|| panic!("{out}"));
+            assert_eq!(
+                work["span"]["user"], 5,
+                "a field recorded later is merged: {out}"
+            );
+            assert_eq!(work["span"]["step"], 1, "{out}");
+            assert_eq!(work["request_id"], id.as_str(), "{out}");
             let outside = lines
                 .iter()
                 .find(|l| l["fields"]["message"] == "outside any request")
