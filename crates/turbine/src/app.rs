@@ -204,6 +204,9 @@ pub(crate) async fn start(parts: SetupParts) -> Result<BuiltApp> {
         builder.insert(m.clone());
     }
     builder.insert(HealthChecks(Arc::from(parts.health_checks)));
+    builder.insert(crate::middleware::TrustedProxies::new(
+        config.settings().server.trusted_proxies.clone(),
+    ));
     for (owner, hook) in parts.startup {
         hook(builder.clone())
             .await

@@ -113,10 +113,20 @@ async fn serve(parts: SetupParts, args: ServeArgs) -> Result<()> {
     crate::observability::init_logging(&config)?;
     let s = config.settings();
     if config.secret_key_generated() && !config.profile().is_test() {
+        // Printed in `dev` only: a local, throwaway key, handy to copy into turbine.toml. Other
+        // profiles (a `staging` whose logs leave the machine) never see the live key in a log.
+        let suggestion = if config.profile().name() == "dev" {
+            format!(
+                "this one, generated for you: {}",
+                config.secret_key().expose()
+            )
+        } else {
+            "the output of `openssl rand -hex 32`".to_string()
+        };
         tracing::warn!(
             "no secret_key configured: a random one is used for this process only (sessions and tokens will not \
              survive a restart). Set TURBINE_SECRET_KEY or secret_key in turbine.toml to at least 32 random \
-             characters, e.g. the output of `openssl rand -hex 32`"
+             characters, e.g. {suggestion}"
         );
     }
     let host = args.host.unwrap_or_else(|| s.server.host.clone());

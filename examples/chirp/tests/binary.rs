@@ -39,7 +39,7 @@ fn serves_then_stops_cleanly_on_sigterm() {
     let port = free_port();
     let mut child = chirp()
         .args(["serve", "--port", &port.to_string()])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -82,6 +82,21 @@ fn serves_then_stops_cleanly_on_sigterm() {
         .read_to_string(&mut stderr)
         .unwrap();
     assert_eq!(exit.code(), Some(0), "{stderr}");
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(
+        stdout.contains("no secret_key configured") && stdout.contains("generated for you: "),
+        "dev prints the generated key once: {stdout}"
+    );
+    assert!(
+        stdout.contains("listening on http://127.0.0.1:"),
+        "{stdout}"
+    );
     assert!(get(port, "/").is_err(), "the port is closed after shutdown");
 }
 

@@ -97,8 +97,12 @@ impl FromRequestParts<Context> for ClientIp {
             .ok_or(ClientIpRejection)?
             .0
             .ip();
-        let trusted = TrustedProxies::new(ctx.config().settings().server.trusted_proxies.clone());
-        Ok(ClientIp(trusted.client_ip(peer, &parts.headers)))
+        let ip = match ctx.get::<TrustedProxies>() {
+            Some(trusted) => trusted.client_ip(peer, &parts.headers),
+            None => TrustedProxies::new(ctx.config().settings().server.trusted_proxies.clone())
+                .client_ip(peer, &parts.headers),
+        };
+        Ok(ClientIp(ip))
     }
 }
 
