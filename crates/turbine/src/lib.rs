@@ -31,6 +31,9 @@ pub use server::shutdown_signal;
 pub use turbine_core::{
     BoxError, Error, Result, battery, check, config, context, health, problem, routing,
 };
+/// The ORM battery (feature `orm`): model metadata and the registry so far.
+#[cfg(feature = "orm")]
+pub use turbine_orm as orm;
 
 /// Re-exported crates, so apps need not pin their versions.
 pub mod reexports {
