@@ -204,9 +204,8 @@ pub(crate) async fn start(parts: SetupParts) -> Result<BuiltApp> {
         builder.insert(m.clone());
     }
     builder.insert(HealthChecks(Arc::from(parts.health_checks)));
-    builder.insert(crate::middleware::TrustedProxies::new(
-        config.settings().server.trusted_proxies.clone(),
-    ));
+    let trusted = crate::middleware::TrustedProxies::from_config(&config);
+    builder.insert(trusted.clone());
     for (owner, hook) in parts.startup {
         hook(builder.clone())
             .await
@@ -218,7 +217,8 @@ pub(crate) async fn start(parts: SetupParts) -> Result<BuiltApp> {
     for layer in parts.layers {
         router = layer(router);
     }
-    let router = crate::middleware::apply(router, &config, metrics).with_state(ctx.clone());
+    let router =
+        crate::middleware::apply(router, &config, metrics, trusted).with_state(ctx.clone());
     Ok(BuiltApp {
         ctx,
         router,

@@ -36,8 +36,6 @@ mod compression;
 mod proxy;
 mod request_id;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -62,13 +60,16 @@ pub(crate) fn apply(
     router: Router<Context>,
     config: &Config,
     metrics: Option<Metrics>,
+    trusted: TrustedProxies,
 ) -> Router<Context> {
     let s = config.settings();
     let http = &s.http;
+    let id_header = HeaderName::from_bytes(http.request_id_header.as_bytes())
+        .expect("validated when the config was loaded");
+    let cors = cors(config, &id_header);
     let base = BaseLayer::new(BaseSettings {
-        id_header: HeaderName::from_bytes(http.request_id_header.as_bytes())
-            .expect("validated when the config was loaded"),
-        trusted: TrustedProxies::new(s.server.trusted_proxies.clone()),
+        id_header,
+        trusted,
         allowed_hosts: allowed_hosts(&s.server.allowed_hosts),
         headers: response_headers(config),
         metrics,
@@ -82,7 +83,7 @@ pub(crate) fn apply(
     let stack = ServiceBuilder::new()
         .layer(MaybeCompressLayer::new(http.compression))
         .layer(base)
-        .option_layer(cors(config))
+        .option_layer(cors)
         // axum's extractors enforce this while reading bodies sent without Content-Length; the
         // base layer refuses a declared Content-Length over the limit before the handler runs.
         .option_layer(match http.body_limit {
@@ -152,7 +153,7 @@ fn response_headers(config: &Config) -> HeaderMap {
     out
 }
 
-fn cors(config: &Config) -> Option<CorsLayer> {
+fn cors(config: &Config, id_header: &HeaderName) -> Option<CorsLayer> {
     let c = &config.settings().cors;
     if c.allowed_origins.is_empty() {
         return None;
@@ -176,14 +177,13 @@ fn cors(config: &Config) -> Option<CorsLayer> {
         .iter()
         .filter_map(|h| h.parse().ok())
         .collect();
-    let expose = HeaderName::from_bytes(config.settings().http.request_id_header.as_bytes()).ok();
     Some(
         CorsLayer::new()
             .allow_origin(origin)
             .allow_methods(methods)
             .allow_headers(headers)
             .allow_credentials(c.allow_credentials)
-            .max_age(Duration::from_secs(c.max_age.as_secs()))
-            .expose_headers(expose.into_iter().collect::<Vec<_>>()),
+            .max_age(c.max_age)
+            .expose_headers([id_header.clone()]),
     )
 }

@@ -32,6 +32,11 @@ impl TrustedProxies {
         Self(nets)
     }
 
+    /// `server.trusted_proxies`.
+    pub(crate) fn from_config(config: &turbine_core::config::Config) -> Self {
+        Self::new(config.settings().server.trusted_proxies.clone())
+    }
+
     /// `true` when `ip` is in one of the trusted networks.
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
@@ -99,8 +104,7 @@ impl FromRequestParts<Context> for ClientIp {
             .ip();
         let ip = match ctx.get::<TrustedProxies>() {
             Some(trusted) => trusted.client_ip(peer, &parts.headers),
-            None => TrustedProxies::new(ctx.config().settings().server.trusted_proxies.clone())
-                .client_ip(peer, &parts.headers),
+            None => TrustedProxies::from_config(ctx.config()).client_ip(peer, &parts.headers),
         };
         Ok(ClientIp(ip))
     }
