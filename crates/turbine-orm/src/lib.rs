@@ -1,6 +1,6 @@
-//! Turbine's ORM. This release holds its spine: model metadata as a runtime value and the registry
-//! of an app's models, which the query builder, migrations, admin and REST resources will read.
-//! The derive, queries, backends and migrations arrive next (issue 3).
+//! Turbine's ORM: model metadata as a runtime value, typed queries built with sea-query, CRUD with
+//! lifecycle hooks, transactions, SQLite and PostgreSQL backends, and migrations generated from
+//! the models.
 //!
 //! ```
 //! use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta, ModelRegistry, OnDelete};
@@ -22,4 +22,29 @@
 //! assert_eq!(registry.related("auth.User").len(), 1, "the reverse side of the foreign key");
 //! ```
 
+pub mod backend;
+pub mod db;
+pub mod error;
+pub mod hooks;
 pub mod meta;
+pub mod migrate;
+pub mod model;
+pub mod query;
+pub mod schema;
+pub mod testing;
+pub mod value;
+
+pub use db::Db;
+pub use error::{Error, Result};
+pub use model::{Column, ForeignKey, ManyToMany, Model, ModelHooks};
+pub use value::{FieldValue, Json, Row, Value};
+
+/// What generated code (`#[derive(Model)]`) names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use chrono;
+    pub use rust_decimal;
+    pub use sea_query;
+    pub use serde_json;
+    pub use uuid;
+}

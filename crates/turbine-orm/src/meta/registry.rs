@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{AutoKey, FieldDefault, FieldType, ModelMeta, OnDelete, RelationKind};
+use super::{AutoKey, FieldDefault, FieldMeta, FieldType, ModelMeta, OnDelete, RelationKind};
 
 /// Why models cannot be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +49,7 @@ impl ModelRegistry {
     /// primary key. Reports all problems at once.
     pub fn finish(mut self) -> Result<Registry, MetaError> {
         let mut problems = Vec::new();
+        self.add_join_models();
         let mut tables = BTreeSet::new();
         for model in &self.models {
             if !tables.insert(model.table.clone()) {
@@ -208,6 +209,72 @@ fn check_model(model: &ModelMeta, problems: &mut Vec<String>) {
             ));
         }
     }
+}
+
+impl ModelRegistry {
+    /// For each many-to-many field without an explicit `through` model, adds the join model
+    /// `app.<Model>_<field>` (table `<table>_<field>`: `id`, a foreign key to each side, unique
+    /// together) and points the field at it, so queries and migrations treat it like any model.
+    fn add_join_models(&mut self) {
+        let mut joins = Vec::new();
+        for model in &mut self.models {
+            let (app, name, table, label) = (
+                model.app.clone(),
+                model.name.clone(),
+                model.table.clone(),
+                model.label(),
+            );
+            for field in &mut model.fields {
+                let Some(rel) = &mut field.relation else {
+                    continue;
+                };
+                if rel.kind != RelationKind::ManyToMany || rel.through.is_some() {
+                    continue;
+                }
+                let join = join_model(&app, &name, &table, &label, &field.name, &rel.to);
+                rel.through = Some(join.label());
+                joins.push(join);
+            }
+        }
+        self.models.extend(joins);
+    }
+}
+
+/// The automatic join model of a many-to-many field.
+pub(crate) fn join_model(
+    app: &str,
+    model: &str,
+    table: &str,
+    label: &str,
+    field: &str,
+    to: &str,
+) -> ModelMeta {
+    let target = to.rsplit('.').next().unwrap_or(to).to_lowercase();
+    let source = model.to_lowercase();
+    // A self-referencing many-to-many names its sides from_/to_.
+    let (from_name, to_name) = if source == target {
+        (format!("from_{source}"), format!("to_{target}"))
+    } else {
+        (source, target)
+    };
+    ModelMeta::new(app, format!("{model}_{field}"))
+        .table(format!("{table}_{field}"))
+        .field(FieldMeta::auto_id())
+        .field(FieldMeta::foreign_key(
+            from_name.as_str(),
+            label,
+            OnDelete::Cascade,
+        ))
+        .field(FieldMeta::foreign_key(
+            to_name.as_str(),
+            to,
+            OnDelete::Cascade,
+        ))
+        .unique_together(&[from_name.as_str(), to_name.as_str()])
+        .verbose_names(
+            format!("{model}-{field} link"),
+            format!("{model}-{field} links"),
+        )
 }
 
 impl Registry {

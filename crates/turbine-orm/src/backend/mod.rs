@@ -1,0 +1,122 @@
+//! Database backends behind one trait, chosen by the database URL.
+//!
+//! A [`Backend`] runs [`Statement`]s (SQL with bound [`Value`]s, built by sea-query) on a pool and
+//! opens [`Connection`]s for transactions. SQLite (`sqlite://path`, `sqlite::memory:`) and
+//! PostgreSQL (`postgres://…`) ship with the ORM; another database (MySQL) implements the same
+//! two traits and its [`Dialect`] picks the SQL flavour.
+
+use futures_util::future::BoxFuture;
+use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+use crate::error::Result;
+use crate::value::{Row, Value};
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// The SQL flavour of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// SQLite 3.35+.
+    Sqlite,
+    /// PostgreSQL 13+.
+    Postgres,
+}
+
+impl Dialect {
+    /// Renders a sea-query statement with placeholders for this dialect.
+    pub fn build<S: sea_query::QueryStatementWriter>(self, stmt: &S) -> Statement {
+        let (sql, values) = match self {
+            Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
+            Dialect::Postgres => stmt.build(PostgresQueryBuilder),
+        };
+        Statement::new(sql, values.0)
+    }
+
+    /// Renders a sea-query schema statement (DDL) for this dialect.
+    pub fn build_schema<S: sea_query::SchemaStatementBuilder>(self, stmt: &S) -> String {
+        match self {
+            Dialect::Sqlite => stmt.to_string(SqliteQueryBuilder),
+            Dialect::Postgres => stmt.to_string(PostgresQueryBuilder),
+        }
+    }
+
+    /// The name used in migration files and messages: `sqlite`, `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+/// SQL text plus the values bound to its placeholders (never spliced into the text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// The SQL, with `?` (SQLite) or `$n` (Postgres) placeholders.
+    pub sql: String,
+    /// The bound values.
+    pub values: Vec<Value>,
+}
+
+impl Statement {
+    /// A statement.
+    pub fn new(sql: impl Into<String>, values: Vec<Value>) -> Self {
+        Self {
+            sql: sql.into(),
+            values,
+        }
+    }
+}
+
+/// Options for a transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TxOptions {
+    /// Postgres isolation level (SQLite transactions are always serializable).
+    pub isolation: Option<Isolation>,
+    /// A read-only transaction (on SQLite: runs on a reader connection with a deferred `BEGIN`).
+    pub read_only: bool,
+}
+
+/// Transaction isolation levels (Postgres).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// `READ COMMITTED` (Postgres' default).
+    ReadCommitted,
+    /// `REPEATABLE READ`.
+    RepeatableRead,
+    /// `SERIALIZABLE`.
+    Serializable,
+}
+
+/// One connection, checked out of a backend's pool, inside a transaction.
+pub trait Connection: Send {
+    /// Runs a query and returns its rows.
+    fn fetch<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;
+    /// Runs a statement and returns the number of rows it changed.
+    fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>>;
+    /// Runs SQL text without parameters (transaction control, DDL; may hold several statements).
+    fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
+}
+
+/// A database: a pool of connections of one dialect.
+pub trait Backend: Send + Sync + 'static {
+    /// The SQL flavour.
+    fn dialect(&self) -> Dialect;
+    /// Runs a query on any connection (a reader, on SQLite).
+    fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;
+    /// Runs a writing statement (on the writer, on SQLite).
+    fn execute<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>>;
+    /// Runs SQL text without parameters on a writing connection (DDL, several statements).
+    fn batch<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Checks out a connection and begins a transaction on it (`BEGIN IMMEDIATE` on SQLite
+    /// unless read-only; the isolation level on Postgres). The caller commits or rolls back with
+    /// [`Connection::batch`].
+    fn begin(&self, options: TxOptions) -> BoxFuture<'_, Result<Box<dyn Connection>>>;
+    /// Closes the pool.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,321 @@
+//! The database handle: [`Db`], cheap to clone, bound either to the pool or to a transaction.
+//!
+//! Code that reads or writes takes a `&Db` and never cares which: inside
+//! [`Db::transaction`] the closure receives a `Db` bound to the transaction, so the same functions
+//! run in or out of one. Nested transactions become savepoints.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> turbine_orm::Result<()> {
+//! use turbine_orm::{Db, Error};
+//!
+//! let db = Db::connect("sqlite::memory:").await?;
+//! db.batch("CREATE TABLE t (n INTEGER)").await?;
+//! // Err rolls back.
+//! let failed: Result<(), Error> = db
+//!     .transaction(|tx| async move {
+//!         tx.raw("INSERT INTO t (n) VALUES (?)", [1i64.into()]).execute().await?;
+//!         Err(Error::Query("changed my mind".into()))
+//!     })
+//!     .await;
+//! assert!(failed.is_err());
+//! // Ok commits.
+//! db.transaction(|tx| async move {
+//!     tx.raw("INSERT INTO t (n) VALUES (?)", [2i64.into()]).execute().await
+//! })
+//! .await?;
+//! let rows = db.raw("SELECT n FROM t", []).fetch_all().await?;
+//! assert_eq!(rows.len(), 1);
+//! assert_eq!(rows[0].decode::<i64>("n")?, 2);
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::FutureExt;
+use tokio::sync::Mutex;
+
+use crate::backend::{Backend, Connection, Dialect, Statement, TxOptions};
+use crate::error::{Error, Result};
+use crate::hooks::Hooks;
+use crate::value::{Row, Value};
+
+/// A handle on the database: the pool, or one transaction.
+#[derive(Clone)]
+pub struct Db {
+    backend: Arc<dyn Backend>,
+    shared: Arc<Shared>,
+    tx: Option<Arc<TxState>>,
+}
+
+/// State shared by every handle on one database.
+struct Shared {
+    queries: AtomicU64,
+    hooks: Hooks,
+}
+
+struct TxState {
+    conn: Mutex<Option<Box<dyn Connection>>>,
+    depth: usize,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dialect", &self.backend.dialect())
+            .field("in_transaction", &self.tx.is_some())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Connects to the database a URL names: `sqlite://path/to/file.db` (created if missing),
+    /// `sqlite::memory:`, or `postgres://user@host:port/dbname`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let backend: Arc<dyn Backend> = if url.starts_with("sqlite:") {
+            #[cfg(feature = "sqlite")]
+            {
+                Arc::new(crate::backend::sqlite::SqliteBackend::connect(url).await?)
+            }
+            #[cfg(not(feature = "sqlite"))]
+            return Err(Error::Config(
+                "this build has no SQLite backend (feature `sqlite`)".into(),
+            ));
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            #[cfg(feature = "postgres")]
+            {
+                Arc::new(crate::backend::postgres::PgBackend::connect(url).await?)
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(Error::Config(
+                "this build has no Postgres backend (feature `postgres`)".into(),
+            ));
+        } else {
+            return Err(Error::Config(format!(
+                "unsupported database URL `{}`: use sqlite://path, sqlite::memory: or postgres://…",
+                url.split(['@', '?']).next().unwrap_or_default()
+            )));
+        };
+        Ok(Self::from_backend(backend))
+    }
+
+    /// A handle on a backend built by hand (a custom backend).
+    pub fn from_backend(backend: Arc<dyn Backend>) -> Self {
+        Self {
+            backend,
+            shared: Arc::new(Shared {
+                queries: AtomicU64::new(0),
+                hooks: Hooks::default(),
+            }),
+            tx: None,
+        }
+    }
+
+    /// The SQL flavour.
+    pub fn dialect(&self) -> Dialect {
+        self.backend.dialect()
+    }
+
+    /// `true` inside a transaction.
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// How many statements this database has run, through any handle (for tests that assert
+    /// the number of queries, so N+1 cannot come back).
+    pub fn query_count(&self) -> u64 {
+        self.shared.queries.load(Ordering::Relaxed)
+    }
+
+    /// The lifecycle observers (after save, after delete…) that batteries register.
+    pub fn hooks(&self) -> &Hooks {
+        &self.shared.hooks
+    }
+
+    /// Runs a query, returning its rows.
+    pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>> {
+        self.count();
+        match &self.tx {
+            None => self.backend.fetch(stmt).await,
+            Some(tx) => {
+                tx.conn()
+                    .await?
+                    .as_mut()
+                    .ok_or(Error::TransactionClosed)?
+                    .fetch(stmt)
+                    .await
+            }
+        }
+    }
+
+    /// Runs a statement, returning the number of rows changed.
+    pub async fn execute(&self, stmt: &Statement) -> Result<u64> {
+        self.count();
+        match &self.tx {
+            None => self.backend.execute(stmt).await,
+            Some(tx) => {
+                tx.conn()
+                    .await?
+                    .as_mut()
+                    .ok_or(Error::TransactionClosed)?
+                    .execute(stmt)
+                    .await
+            }
+        }
+    }
+
+    /// Runs SQL text without parameters (DDL; may hold several statements). Never put values in
+    /// it: use [`raw`](Self::raw) for anything with values.
+    pub async fn batch(&self, sql: &str) -> Result<()> {
+        self.count();
+        match &self.tx {
+            None => self.backend.batch(sql).await,
+            Some(tx) => {
+                tx.conn()
+                    .await?
+                    .as_mut()
+                    .ok_or(Error::TransactionClosed)?
+                    .batch(sql)
+                    .await
+            }
+        }
+    }
+
+    /// Raw SQL with bound parameters (`?` placeholders on SQLite, `$1…` on Postgres).
+    pub fn raw(&self, sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Raw<'_> {
+        Raw {
+            db: self,
+            stmt: Statement::new(sql, values.into_iter().collect()),
+        }
+    }
+
+    /// Runs `f` in a transaction: commits when it returns `Ok`, rolls back on `Err` or panic (the
+    /// panic then continues). Inside a transaction, nests with a savepoint.
+    pub async fn transaction<F, Fut, T, E>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(Db) -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        E: From<Error>,
+    {
+        self.transaction_with(TxOptions::default(), f).await
+    }
+
+    /// [`transaction`](Self::transaction) with options (Postgres isolation level, read-only).
+    pub async fn transaction_with<F, Fut, T, E>(
+        &self,
+        options: TxOptions,
+        f: F,
+    ) -> std::result::Result<T, E>
+    where
+        F: FnOnce(Db) -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        E: From<Error>,
+    {
+        let (state, end) = match &self.tx {
+            None => {
+                let conn = self.backend.begin(options).await?;
+                self.count();
+                let state = Arc::new(TxState {
+                    conn: Mutex::new(Some(conn)),
+                    depth: 0,
+                });
+                (state, None)
+            }
+            Some(outer) => {
+                let depth = outer.depth + 1;
+                let name = format!("turbine_sp_{depth}");
+                self.batch(&format!("SAVEPOINT {name}")).await?;
+                let state = Arc::new(TxState {
+                    conn: Mutex::new(None),
+                    depth,
+                });
+                // The savepoint shares the outer connection: move it in, move it back after.
+                let conn = outer
+                    .conn
+                    .lock()
+                    .await
+                    .take()
+                    .ok_or(Error::TransactionClosed)?;
+                *state.conn.lock().await = Some(conn);
+                (state, Some((outer.clone(), name)))
+            }
+        };
+        let inner = Db {
+            backend: self.backend.clone(),
+            shared: self.shared.clone(),
+            tx: Some(state.clone()),
+        };
+        let outcome = AssertUnwindSafe(f(inner)).catch_unwind().await;
+        let commit = matches!(outcome, Ok(Ok(_)));
+        let mut conn = state
+            .conn
+            .lock()
+            .await
+            .take()
+            .ok_or(Error::TransactionClosed)?;
+        self.count();
+        let finish = match (&end, commit) {
+            (None, true) => conn.batch("COMMIT").await,
+            (None, false) => conn.batch("ROLLBACK").await,
+            (Some((_, sp)), true) => conn.batch(&format!("RELEASE SAVEPOINT {sp}")).await,
+            (Some((_, sp)), false) => {
+                conn.batch(&format!(
+                    "ROLLBACK TO SAVEPOINT {sp}; RELEASE SAVEPOINT {sp}"
+                ))
+                .await
+            }
+        };
+        if let Some((outer, _)) = end {
+            *outer.conn.lock().await = Some(conn);
+        }
+        match outcome {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(result) => {
+                finish?;
+                result
+            }
+        }
+    }
+
+    /// Closes the pool (waits for checked-out connections to come back).
+    pub async fn close(&self) {
+        self.backend.close().await;
+    }
+
+    fn count(&self) {
+        self.shared.queries.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl TxState {
+    async fn conn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Box<dyn Connection>>>> {
+        Ok(self.conn.lock().await)
+    }
+}
+
+/// A raw SQL statement with bound parameters, from [`Db::raw`].
+#[derive(Debug)]
+#[must_use = "a raw statement does nothing until fetched or executed"]
+pub struct Raw<'a> {
+    db: &'a Db,
+    stmt: Statement,
+}
+
+impl Raw<'_> {
+    /// Runs it and returns the rows.
+    pub async fn fetch_all(self) -> Result<Vec<Row>> {
+        self.db.fetch(&self.stmt).await
+    }
+
+    /// Runs it and returns the first row, if any.
+    pub async fn fetch_optional(self) -> Result<Option<Row>> {
+        Ok(self.db.fetch(&self.stmt).await?.into_iter().next())
+    }
+
+    /// Runs it and returns the number of rows changed.
+    pub async fn execute(self) -> Result<u64> {
+        self.db.execute(&self.stmt).await
+    }
+}

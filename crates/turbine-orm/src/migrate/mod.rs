@@ -1,0 +1,1 @@
+//! Migrations: operations, the autodetector, files, and applying them.

@@ -1,0 +1,1 @@
+//! Typed queries over models (filters, ordering, eager loading, aggregates, bulk writes).

@@ -1,0 +1,184 @@
+//! Test support: a fresh database per test, with the tables of the given models.
+//!
+//! SQLite tests get a temporary file; Postgres tests get a new database
+//! `turbine_test_<random>` on the server `TURBINE_TEST_POSTGRES_URL` names, dropped afterwards.
+//! Without that variable, Postgres tests are skipped with a loud message, unless
+//! `TURBINE_REQUIRE_SERVICES=1` (CI), where a missing service is a failure.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> turbine_orm::Result<()> {
+//! use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta};
+//! use turbine_orm::testing::TestDb;
+//!
+//! let note = ModelMeta::new("app", "Note")
+//!     .field(FieldMeta::auto_id())
+//!     .field(FieldMeta::new("body", FieldType::Text));
+//! for test_db in TestDb::all_with(&[note]).await? {
+//!     test_db.raw("INSERT INTO app_note (body) VALUES ('hi')", []).execute().await?;
+//!     test_db.close().await;
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::ops::Deref;
+
+use rand::Rng;
+
+use crate::backend::Dialect;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::meta::ModelMeta;
+use crate::schema;
+
+/// The environment variable naming the Postgres server for tests.
+pub const POSTGRES_URL_VAR: &str = "TURBINE_TEST_POSTGRES_URL";
+
+/// A database that exists for one test.
+pub struct TestDb {
+    db: Db,
+    name: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, database: String },
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb").field("name", &self.name).finish()
+    }
+}
+
+impl Deref for TestDb {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
+    }
+}
+
+fn required() -> bool {
+    std::env::var("TURBINE_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// The URL of the Postgres server for tests, or `None` (with a loud message) when none is set.
+/// With `TURBINE_REQUIRE_SERVICES=1` a missing URL panics.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if required() => panic!("{POSTGRES_URL_VAR} is not set and TURBINE_REQUIRE_SERVICES=1"),
+        _ => {
+            eprintln!(
+                "SKIPPED: Postgres part of this test — set {POSTGRES_URL_VAR}=postgres://… to run it"
+            );
+            None
+        }
+    }
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].rfind('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+impl TestDb {
+    /// A fresh SQLite database in a temporary file.
+    pub async fn sqlite() -> Result<Self> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Config(e.to_string()))?;
+        let path = dir.path().join("test.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display())).await?;
+        Ok(Self {
+            db,
+            name: "sqlite".into(),
+            cleanup: Cleanup::File(dir),
+        })
+    }
+
+    /// A fresh Postgres database, or `None` when no server is configured (outside CI).
+    pub async fn postgres() -> Result<Option<Self>> {
+        let Some(admin_url) = postgres_url() else {
+            return Ok(None);
+        };
+        let database = format!("turbine_test_{:016x}", rand::rng().random::<u64>());
+        let admin = Db::connect(&admin_url).await?;
+        admin.batch(&format!("CREATE DATABASE {database}")).await?;
+        admin.close().await;
+        let db = Db::connect(&with_database(&admin_url, &database)).await?;
+        Ok(Some(Self {
+            db,
+            name: "postgres".into(),
+            cleanup: Cleanup::Postgres {
+                admin_url,
+                database,
+            },
+        }))
+    }
+
+    /// Every backend available: SQLite always, Postgres when configured.
+    pub async fn all() -> Result<Vec<Self>> {
+        let mut out = vec![Self::sqlite().await?];
+        out.extend(Self::postgres().await?);
+        Ok(out)
+    }
+
+    /// [`all`](Self::all), each with the tables of `models` created.
+    pub async fn all_with(models: &[ModelMeta]) -> Result<Vec<Self>> {
+        let dbs = Self::all().await?;
+        for db in &dbs {
+            db.create_tables(models).await?;
+        }
+        Ok(dbs)
+    }
+
+    /// Creates the tables of `models` (in order: targets of foreign keys first).
+    pub async fn create_tables(&self, models: &[ModelMeta]) -> Result<()> {
+        for model in models {
+            for sql in schema::create_model(model, models, self.db.dialect())? {
+                self.db.batch(&sql).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `sqlite` or `postgres`, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The handle (also reachable through `Deref`).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Closes the pool and drops the database (Postgres) or the file (SQLite).
+    pub async fn close(self) {
+        self.db.close().await;
+        if let Cleanup::Postgres {
+            admin_url,
+            database,
+        } = &self.cleanup
+            && let Ok(admin) = Db::connect(admin_url).await
+        {
+            let _ = admin
+                .batch(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                .await;
+            admin.close().await;
+        }
+    }
+}

@@ -1,0 +1,511 @@
+//! Values and rows: what travels between Rust fields and the database.
+//!
+//! [`Value`] is sea-query's value type, so every statement binds parameters. A [`Row`] is one
+//! result row as values, readable by position or column name, which works whether or not a Rust
+//! type exists for the model. [`FieldValue`] converts a Rust field type to and from a value, and
+//! says which [`FieldType`] it stores as.
+//!
+//! ```
+//! use turbine_orm::value::{FieldValue, Value};
+//! use turbine_orm::meta::FieldType;
+//!
+//! assert_eq!(<Option<i64>>::field_type(), FieldType::I64);
+//! assert!(<Option<i64>>::NULLABLE);
+//! assert_eq!(i64::from_value(Value::Int(Some(7))).unwrap(), 7);
+//! assert_eq!(<Option<String>>::from_value(Value::String(None)).unwrap(), None);
+//! // SQLite hands back booleans as integers and timestamps as text: conversions accept both.
+//! assert!(bool::from_value(Value::BigInt(Some(1))).unwrap());
+//! ```
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::meta::FieldType;
+
+pub use sea_query::Value;
+
+/// `true` when the value is SQL NULL (of any type).
+pub fn is_null(value: &Value) -> bool {
+    match value {
+        Value::Bool(v) => v.is_none(),
+        Value::TinyInt(v) => v.is_none(),
+        Value::SmallInt(v) => v.is_none(),
+        Value::Int(v) => v.is_none(),
+        Value::BigInt(v) => v.is_none(),
+        Value::TinyUnsigned(v) => v.is_none(),
+        Value::SmallUnsigned(v) => v.is_none(),
+        Value::Unsigned(v) => v.is_none(),
+        Value::BigUnsigned(v) => v.is_none(),
+        Value::Float(v) => v.is_none(),
+        Value::Double(v) => v.is_none(),
+        Value::String(v) => v.is_none(),
+        Value::Char(v) => v.is_none(),
+        Value::Bytes(v) => v.is_none(),
+        Value::Json(v) => v.is_none(),
+        Value::ChronoDate(v) => v.is_none(),
+        Value::ChronoTime(v) => v.is_none(),
+        Value::ChronoDateTime(v) => v.is_none(),
+        Value::ChronoDateTimeUtc(v) => v.is_none(),
+        Value::ChronoDateTimeLocal(v) => v.is_none(),
+        Value::ChronoDateTimeWithTimeZone(v) => v.is_none(),
+        Value::Uuid(v) => v.is_none(),
+        Value::Decimal(v) => v.is_none(),
+        _ => false,
+    }
+}
+
+/// The NULL of a field type, typed so that Postgres accepts it as a parameter.
+pub fn null_of(ty: &FieldType) -> Value {
+    match ty {
+        FieldType::Bool => Value::Bool(None),
+        FieldType::I16 => Value::SmallInt(None),
+        FieldType::I32 => Value::Int(None),
+        FieldType::I64 => Value::BigInt(None),
+        FieldType::F32 => Value::Float(None),
+        FieldType::F64 => Value::Double(None),
+        FieldType::Decimal { .. } => Value::Decimal(None),
+        FieldType::String { .. } | FieldType::Text => Value::String(None),
+        FieldType::Bytes => Value::Bytes(None),
+        FieldType::Uuid => Value::Uuid(None),
+        FieldType::Date => Value::ChronoDate(None),
+        FieldType::Time => Value::ChronoTime(None),
+        FieldType::DateTime => Value::ChronoDateTimeUtc(None),
+        FieldType::Json => Value::Json(None),
+    }
+}
+
+/// One result row: values by position, with the column names shared by every row of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// A row of `values` under `columns` (same length).
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Self {
+        debug_assert_eq!(columns.len(), values.len());
+        Self { columns, values }
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// `true` for a row without columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The value of a column by name.
+    pub fn get(&self, column: &str) -> Option<&Value> {
+        let i = self.columns.iter().position(|c| c == column)?;
+        self.values.get(i)
+    }
+
+    /// Decodes a column by name.
+    pub fn decode<T: FieldValue>(&self, column: &str) -> Result<T> {
+        let value = self.get(column).cloned().ok_or_else(|| Error::Decode {
+            field: column.into(),
+            message: "no such column in the result".into(),
+        })?;
+        T::from_value(value).map_err(|message| Error::Decode {
+            field: column.into(),
+            message,
+        })
+    }
+
+    /// The values, consumed in order by a model's `from_row`.
+    pub fn into_fields(self) -> Fields {
+        Fields {
+            columns: self.columns,
+            values: self.values.into_iter(),
+            at: 0,
+        }
+    }
+
+    /// The values, owned.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+}
+
+/// A row being read field by field, in column order (what `#[derive(Model)]`'s `from_row` uses;
+/// `select_related` reads the joined model from the values that follow).
+#[derive(Debug)]
+pub struct Fields {
+    columns: Arc<[String]>,
+    values: std::vec::IntoIter<Value>,
+    at: usize,
+}
+
+impl Fields {
+    /// Decodes the next value as `T`.
+    pub fn next<T: FieldValue>(&mut self) -> Result<T> {
+        let at = self.at;
+        self.at += 1;
+        let column = || {
+            self.columns
+                .get(at)
+                .cloned()
+                .unwrap_or_else(|| at.to_string())
+        };
+        let value = self.values.next().ok_or_else(|| Error::Decode {
+            field: column(),
+            message: "the row has fewer columns than the model".into(),
+        })?;
+        T::from_value(value).map_err(|message| Error::Decode {
+            field: column(),
+            message,
+        })
+    }
+
+    /// Skips `n` values.
+    pub fn skip(&mut self, n: usize) {
+        for _ in 0..n {
+            self.at += 1;
+            self.values.next();
+        }
+    }
+
+    /// The next value, undecoded.
+    pub fn next_value(&mut self) -> Option<Value> {
+        self.at += 1;
+        self.values.next()
+    }
+
+    /// How many values are left.
+    pub fn remaining(&self) -> usize {
+        self.values.len()
+    }
+}
+
+/// A Rust type a model field can have: its storage type and its conversions.
+///
+/// Conversions from values are lenient about representation (SQLite returns booleans as
+/// integers, timestamps, UUIDs and decimals as text) and strict about meaning.
+pub trait FieldValue: Sized + Send + Sync + 'static {
+    /// `Option<T>` is nullable; nothing else is.
+    const NULLABLE: bool = false;
+
+    /// The storage type (a `String` is `Text` unless the field gives a `max_length`).
+    fn field_type() -> FieldType;
+
+    /// The value to bind.
+    fn to_value(&self) -> Value;
+
+    /// Reads a value from the database; the error is a message for [`Error::Decode`].
+    fn from_value(value: Value) -> std::result::Result<Self, String>;
+}
+
+fn mismatch<T>(expected: &str, got: &Value) -> std::result::Result<T, String> {
+    Err(format!("expected {expected}, found {got:?}"))
+}
+
+fn not_null<T>(value: &Value, expected: &str) -> std::result::Result<T, String> {
+    if is_null(value) {
+        Err(format!("expected {expected}, found NULL"))
+    } else {
+        mismatch(expected, value)
+    }
+}
+
+impl FieldValue for bool {
+    fn field_type() -> FieldType {
+        FieldType::Bool
+    }
+    fn to_value(&self) -> Value {
+        Value::Bool(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::Bool(Some(b)) => Ok(b),
+            Value::BigInt(Some(i)) => Ok(i != 0),
+            Value::Int(Some(i)) => Ok(i != 0),
+            Value::SmallInt(Some(i)) => Ok(i != 0),
+            other => not_null(&other, "a boolean"),
+        }
+    }
+}
+
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::TinyInt(Some(i)) => Some(i64::from(*i)),
+        Value::SmallInt(Some(i)) => Some(i64::from(*i)),
+        Value::Int(Some(i)) => Some(i64::from(*i)),
+        Value::BigInt(Some(i)) => Some(*i),
+        Value::TinyUnsigned(Some(i)) => Some(i64::from(*i)),
+        Value::SmallUnsigned(Some(i)) => Some(i64::from(*i)),
+        Value::Unsigned(Some(i)) => Some(i64::from(*i)),
+        Value::BigUnsigned(Some(i)) => i64::try_from(*i).ok(),
+        Value::Bool(Some(b)) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+macro_rules! int_field {
+    ($t:ty, $ft:ident, $variant:ident) => {
+        impl FieldValue for $t {
+            fn field_type() -> FieldType {
+                FieldType::$ft
+            }
+            fn to_value(&self) -> Value {
+                Value::$variant(Some(*self))
+            }
+            fn from_value(value: Value) -> std::result::Result<Self, String> {
+                match integer(&value) {
+                    Some(i) => <$t>::try_from(i).map_err(|_| format!("{i} is out of range")),
+                    None => not_null(&value, "an integer"),
+                }
+            }
+        }
+    };
+}
+int_field!(i16, I16, SmallInt);
+int_field!(i32, I32, Int);
+int_field!(i64, I64, BigInt);
+
+fn float(value: &Value) -> Option<f64> {
+    match value {
+        Value::Float(Some(f)) => Some(f64::from(*f)),
+        Value::Double(Some(f)) => Some(*f),
+        Value::Decimal(Some(d)) => rust_decimal::prelude::ToPrimitive::to_f64(d),
+        other => integer(other).map(|i| i as f64),
+    }
+}
+
+impl FieldValue for f64 {
+    fn field_type() -> FieldType {
+        FieldType::F64
+    }
+    fn to_value(&self) -> Value {
+        Value::Double(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        float(&value).map_or_else(|| not_null(&value, "a number"), Ok)
+    }
+}
+
+impl FieldValue for f32 {
+    fn field_type() -> FieldType {
+        FieldType::F32
+    }
+    fn to_value(&self) -> Value {
+        Value::Float(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        float(&value).map_or_else(|| not_null(&value, "a number"), |f| Ok(f as f32))
+    }
+}
+
+impl FieldValue for Decimal {
+    fn field_type() -> FieldType {
+        FieldType::Decimal {
+            precision: 19,
+            scale: 4,
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Decimal(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::Decimal(Some(d)) => Ok(d),
+            Value::String(Some(s)) => s
+                .parse()
+                .map_err(|e| format!("{s:?} is not a decimal: {e}")),
+            Value::Double(Some(f)) => Decimal::try_from(f).map_err(|e| e.to_string()),
+            other => match integer(&other) {
+                Some(i) => Ok(Decimal::from(i)),
+                None => not_null(&other, "a decimal"),
+            },
+        }
+    }
+}
+
+impl FieldValue for String {
+    fn field_type() -> FieldType {
+        FieldType::Text
+    }
+    fn to_value(&self) -> Value {
+        Value::String(Some(self.clone()))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::String(Some(s)) => Ok(s),
+            Value::Char(Some(c)) => Ok(c.to_string()),
+            other => not_null(&other, "text"),
+        }
+    }
+}
+
+impl FieldValue for Vec<u8> {
+    fn field_type() -> FieldType {
+        FieldType::Bytes
+    }
+    fn to_value(&self) -> Value {
+        Value::Bytes(Some(self.clone()))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::Bytes(Some(b)) => Ok(b),
+            Value::String(Some(s)) => Ok(s.into_bytes()),
+            other => not_null(&other, "bytes"),
+        }
+    }
+}
+
+impl FieldValue for Uuid {
+    fn field_type() -> FieldType {
+        FieldType::Uuid
+    }
+    fn to_value(&self) -> Value {
+        Value::Uuid(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::Uuid(Some(u)) => Ok(u),
+            Value::String(Some(s)) => Uuid::parse_str(&s).map_err(|e| format!("{s:?}: {e}")),
+            Value::Bytes(Some(b)) => Uuid::from_slice(&b).map_err(|e| e.to_string()),
+            other => not_null(&other, "a UUID"),
+        }
+    }
+}
+
+impl FieldValue for NaiveDate {
+    fn field_type() -> FieldType {
+        FieldType::Date
+    }
+    fn to_value(&self) -> Value {
+        Value::ChronoDate(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::ChronoDate(Some(d)) => Ok(d),
+            Value::String(Some(s)) => s.parse().map_err(|e| format!("{s:?}: {e}")),
+            other => not_null(&other, "a date"),
+        }
+    }
+}
+
+impl FieldValue for NaiveTime {
+    fn field_type() -> FieldType {
+        FieldType::Time
+    }
+    fn to_value(&self) -> Value {
+        Value::ChronoTime(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::ChronoTime(Some(t)) => Ok(t),
+            Value::String(Some(s)) => s.parse().map_err(|e| format!("{s:?}: {e}")),
+            other => not_null(&other, "a time"),
+        }
+    }
+}
+
+/// The text form of timestamps on backends without a timestamp type (SQLite): fixed width, so
+/// text order is time order and comparisons in SQL stay correct.
+pub const DATETIME_TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+impl FieldValue for DateTime<Utc> {
+    fn field_type() -> FieldType {
+        FieldType::DateTime
+    }
+    fn to_value(&self) -> Value {
+        Value::ChronoDateTimeUtc(Some(*self))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::ChronoDateTimeUtc(Some(t)) => Ok(t),
+            Value::ChronoDateTime(Some(t)) => Ok(t.and_utc()),
+            Value::ChronoDateTimeWithTimeZone(Some(t)) => Ok(t.with_timezone(&Utc)),
+            Value::String(Some(s)) => DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&Utc))
+                .or_else(|_| {
+                    NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S%.f").map(|t| t.and_utc())
+                })
+                .map_err(|e| format!("{s:?} is not a timestamp: {e}")),
+            other => not_null(&other, "a timestamp"),
+        }
+    }
+}
+
+impl FieldValue for serde_json::Value {
+    fn field_type() -> FieldType {
+        FieldType::Json
+    }
+    fn to_value(&self) -> Value {
+        Value::Json(Some(Box::new(self.clone())))
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::Json(Some(j)) => Ok(*j),
+            Value::String(Some(s)) => serde_json::from_str(&s).map_err(|e| e.to_string()),
+            other => not_null(&other, "JSON"),
+        }
+    }
+}
+
+/// A typed JSON field: stored as JSON, read and written as `T`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Json<T>(pub T);
+
+impl<T> FieldValue for Json<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn field_type() -> FieldType {
+        FieldType::Json
+    }
+    fn to_value(&self) -> Value {
+        match serde_json::to_value(&self.0) {
+            Ok(v) => Value::Json(Some(Box::new(v))),
+            Err(_) => Value::Json(None),
+        }
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        let json = serde_json::Value::from_value(value)?;
+        serde_json::from_value(json)
+            .map(Json)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl<T: FieldValue> FieldValue for Option<T> {
+    const NULLABLE: bool = true;
+    fn field_type() -> FieldType {
+        T::field_type()
+    }
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => null_of(&T::field_type()),
+        }
+    }
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        if is_null(&value) {
+            Ok(None)
+        } else {
+            T::from_value(value).map(Some)
+        }
+    }
+}
