@@ -16,6 +16,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The primary key's Rust type.
     type Key: FieldValue + Clone + PartialEq + std::fmt::Debug;
 
+    /// The model's label, `app.Model`: how relations name it. A constant, so that models that
+    /// refer to each other never need each other's metadata while building their own.
+    const LABEL: &'static str;
+
     /// The model's metadata (built once per process).
     fn meta() -> &'static ModelMeta;
 

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::meta::FieldType;
+use crate::meta::{Choice, FieldType};
 
 pub use sea_query::Value;
 
@@ -207,6 +207,11 @@ pub trait FieldValue: Sized + Send + Sync + 'static {
 
     /// The storage type (a `String` is `Text` unless the field gives a `max_length`).
     fn field_type() -> FieldType;
+
+    /// The only allowed values, for string-backed enums (`#[derive(Choices)]`); empty otherwise.
+    fn choices() -> Vec<Choice> {
+        Vec::new()
+    }
 
     /// The value to bind.
     fn to_value(&self) -> Value;
@@ -494,6 +499,9 @@ impl<T: FieldValue> FieldValue for Option<T> {
     const NULLABLE: bool = true;
     fn field_type() -> FieldType {
         T::field_type()
+    }
+    fn choices() -> Vec<Choice> {
+        T::choices()
     }
     fn to_value(&self) -> Value {
         match self {
