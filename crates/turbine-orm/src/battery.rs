@@ -35,7 +35,8 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
-use turbine_core::battery::{Battery, Setup};
+use futures_util::future::BoxFuture;
+use turbine_core::battery::{Battery, Command, Setup};
 use turbine_core::check::Finding;
 use turbine_core::context::Context;
 use turbine_core::problem::Problem;
@@ -55,12 +56,24 @@ pub struct DatabaseSettings {
     pub auto_migrate: bool,
 }
 
+/// A function that fills the database with demo or fixture data (`seed` command).
+pub type SeedFn = Box<dyn FnOnce(Db) -> BoxFuture<'static, crate::Result<()>> + Send>;
+
 /// The ORM battery: `App::new().battery(Orm::new().model::<Post>())`.
-#[derive(Debug)]
 pub struct Orm {
     registry: ModelRegistry,
     errors: Vec<MetaError>,
     default_url: String,
+    seed: Option<SeedFn>,
+}
+
+impl std::fmt::Debug for Orm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orm")
+            .field("registry", &self.registry)
+            .field("default_url", &self.default_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Orm {
@@ -69,6 +82,7 @@ impl Default for Orm {
             registry: ModelRegistry::new(),
             errors: Vec::new(),
             default_url: "sqlite://turbine.db".into(),
+            seed: None,
         }
     }
 }
@@ -97,6 +111,17 @@ impl Orm {
         self.default_url = url.into();
         self
     }
+
+    /// The app's `seed` command: fills the database with demo data, in one transaction (all or
+    /// nothing).
+    pub fn seed<F, Fut>(mut self, seed: F) -> Self
+    where
+        F: FnOnce(Db) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = crate::Result<()>> + Send + 'static,
+    {
+        self.seed = Some(Box::new(move |db| Box::pin(seed(db))));
+        self
+    }
 }
 
 impl Battery for Orm {
@@ -122,6 +147,17 @@ impl Battery for Orm {
             cx.insert(registry);
             Ok(())
         });
+        if let Some(seed) = self.seed {
+            setup.command(Command::new(
+                clap::Command::new("seed").about("Fill the database with the app's demo data"),
+                move |ctx, _args| async move {
+                    let db = ctx.require::<Db>()?.clone();
+                    db.transaction(|tx| seed(tx)).await?;
+                    println!("Seeded the database.");
+                    Ok(())
+                },
+            ));
+        }
         setup.health_check("database", |ctx| async move {
             let db = ctx.get::<Db>().ok_or("not connected")?;
             db.raw("SELECT 1", [])
