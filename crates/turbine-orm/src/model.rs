@@ -12,6 +12,11 @@ use crate::meta::{FieldType, ModelMeta};
 use crate::value::{FieldValue, Fields, Value};
 
 /// A Rust type stored as rows of a table. Implemented by `#[derive(Model)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model",
+    label = "relations point at models",
+    note = "derive it: `#[derive(turbine::Model)]`"
+)]
 pub trait Model: Sized + Send + Sync + 'static {
     /// The primary key's Rust type.
     type Key: FieldValue + Clone + PartialEq + std::fmt::Debug;
