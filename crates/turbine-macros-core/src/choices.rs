@@ -167,6 +167,7 @@ fn expand(input: &DeriveInput, variants: &[Variant]) -> TokenStream {
         }
 
         #[automatically_derived]
+        #[allow(dead_code)]
         impl #ident {
             /// Every variant, in declaration order.
             #vis const ALL: &'static [Self] = &[#(Self::#idents),*];

@@ -115,6 +115,7 @@ pub(crate) fn model(
         }
 
         #[automatically_derived]
+        #[allow(dead_code)]
         impl #ident {
             #(#columns)*
         }

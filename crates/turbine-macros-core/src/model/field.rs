@@ -76,6 +76,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) skip: bool,
     /// Every key given, with its span.
     pub(crate) given: Vec<(&'static str, Span)>,
+    /// An attribute could not be read (so a missing key may be a typo already reported).
+    pub(crate) broken: bool,
 }
 
 /// One field of the struct.
@@ -155,7 +157,9 @@ fn parse_attrs(field: &Field, errors: &mut Errors) -> FieldAttrs {
             a.given.push((key, span));
             Ok(())
         });
-        errors.ok(result);
+        if errors.ok(result).is_none() {
+            a.broken = true;
+        }
     }
     a
 }
@@ -291,6 +295,7 @@ impl FieldSpec {
         }
         if let Kind::ForeignKey { target, nullable } = &kind {
             match attrs.on_delete {
+                None if attrs.broken => {}
                 None => errors.push(syn::Error::new_spanned(
                     &ident,
                     format!(
