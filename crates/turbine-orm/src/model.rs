@@ -68,6 +68,11 @@ pub trait Model: Sized + Send + Sync + 'static {
 
 /// A model's own lifecycle hooks, for `#[derive(Model)]` with `#[model(hooks)]`: implement
 /// this trait and the derive's `Model` impl forwards to it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[model(hooks)]` but no `impl ModelHooks for {Self}`",
+    label = "hooks are asked for here",
+    note = "implement the hooks you need: `impl turbine::orm::ModelHooks for {Self} {{ async fn before_save(…) … }}`, or remove `hooks`"
+)]
 pub trait ModelHooks: Model {
     /// See [`Model::before_save`].
     fn before_save(

@@ -49,8 +49,8 @@ pub(crate) fn model(
         }
     });
     let writes = specs.iter().filter(|f| f.has_column()).map(|f| {
-        let id = &f.ident;
-        quote!(#orm::value::FieldValue::to_value(&self.#id))
+        let (id, ty) = (&f.ident, &f.ty);
+        quote_spanned!(ty.span()=> <#ty as #orm::value::FieldValue>::to_value(&self.#id))
     });
     let hooks = attrs.hooks.map(|at| {
         let hooks = quote_spanned!(at=> <Self as #orm::ModelHooks>);
