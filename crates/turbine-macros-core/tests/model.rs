@@ -39,10 +39,11 @@ fn roots(tokens: TokenStream, out: &mut Vec<String>) {
             Some(TokenTree::Punct(p)) => !matches!(p.as_char(), '>' | ':'),
             Some(_) => true,
         };
-        if is_colon2 && leading {
-            if let Some(TokenTree::Ident(root)) = tts.get(i + 2) {
-                out.push(root.to_string());
-            }
+        if is_colon2
+            && leading
+            && let Some(TokenTree::Ident(root)) = tts.get(i + 2)
+        {
+            out.push(root.to_string());
         }
     }
 }

@@ -49,7 +49,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// ```
 /// use turbine::Model;
 /// use turbine::orm::{ForeignKey, ManyToMany};
-/// use turbine::orm::__private::chrono::{DateTime, Utc};
+/// use chrono::{DateTime, Utc};
 ///
 /// #[derive(Model, Debug, Clone)]
 /// #[model(app = "blog")]
@@ -104,7 +104,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// | attribute | applies to | meaning |
 /// |---|---|---|
 /// | `primary_key` | a column field | the primary key (else the field `id`) |
-/// | `max_length = 200` | `String` | `VARCHAR(200)`, validated on write (else `TEXT`) |
+/// | `max_length = 200` | `String` | `VARCHAR(200)` (else `TEXT`) |
 /// | `decimal(precision = 10, scale = 2)` | `Decimal` | `NUMERIC(10, 2)` (else 19, 4) |
 /// | `label = "…"`, `help_text = "…"` | any | human label (else the name in words) and help |
 /// | `unique`, `index` | a column field | unique across rows; indexed |

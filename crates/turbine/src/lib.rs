@@ -15,7 +15,8 @@
 //! - [`App`]: the builder; [`prelude`]: what most handlers need;
 //! - [`middleware`]: the default stack and its extractors; [`observability`]: logs, health, metrics;
 //! - [`testing`] (feature `testing`): in-process test client and loopback test server;
-//! - [`config`], [`context`], [`battery`], [`problem`]: re-exported from `turbine-core`.
+//! - [`config`], [`context`], [`battery`], [`problem`]: re-exported from `turbine-core`;
+//! - `orm` (feature `orm`): the ORM, with `#[derive(Model)]` and `#[derive(Choices)]` at the root.
 
 mod app;
 mod checks;
