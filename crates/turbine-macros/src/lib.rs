@@ -129,7 +129,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///   `meta()` (built once), `from_fields` / `to_values` (column fields in declaration order),
 ///   `key` / `set_key`, and with `#[model(hooks)]` hook methods forwarding to `ModelHooks`.
 /// - In `impl Post`: one constant per stored field, `Post::TITLE: Column<Post, String>`
-///   (the field's name in capitals, with the field's visibility).
+///   (the field's name in capitals, with the field's visibility). A field named `label` makes
+///   `Post::LABEL` its column; the model's label is then `<Post as Model>::LABEL`.
 ///
 /// Mistakes are compile errors at the field or attribute: unknown keys (listing the valid
 /// ones), values of the wrong type, `max_length` on a non-`String`, `auto_now` on a non-date,

@@ -480,3 +480,21 @@ fn the_app_defaults_to_the_crate_name() {
     assert_eq!(note.to_values()[1], Value::from("b"));
     let _ = Note::BODY;
 }
+
+#[test]
+fn a_field_named_label_shadows_the_label_shorthand_only() {
+    #[derive(Model)]
+    #[model(app = "shop")]
+    struct Sticker {
+        id: i64,
+        label: String,
+    }
+    let column: Column<Sticker, String> = Sticker::LABEL;
+    assert_eq!(column.name(), "label");
+    assert_eq!(<Sticker as Model>::LABEL, "shop.Sticker");
+    let s = Sticker {
+        id: 1,
+        label: "x".into(),
+    };
+    assert_eq!(s.to_values()[1], Value::from(s.label.as_str()));
+}
