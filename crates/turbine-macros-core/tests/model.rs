@@ -365,7 +365,7 @@ fn references_to_fields_and_columns_are_checked() {
         error(
             parse_quote! { struct A { id: i64, #[field(on_delete = "cascade")] user: ForeignKey<U>, user_id: i64 } }
         ),
-        "column `user_id` of `user_id` is also the column of `user`"
+        "field `user_id` uses column `user_id`, which is already the column of `user`; give one `#[field(column = \"…\")]`"
     );
 }
 

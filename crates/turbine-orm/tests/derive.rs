@@ -68,16 +68,20 @@ struct Shelf {
     entries: ManyToMany<Entry>,
 }
 
-async fn insert<M: turbine_orm::Model>(db: &Db, object: &M) -> turbine_orm::Result<u64> {
-    let meta = M::meta();
-    let columns = meta
+/// The model's columns, in the order of `to_values` / `from_fields`.
+fn columns<M: turbine_orm::Model>() -> impl Iterator<Item = Alias> {
+    M::meta()
         .fields
         .iter()
         .filter(|f| f.has_column())
-        .map(|f| Alias::new(f.column.as_str()));
+        .map(|f| Alias::new(f.column.as_str()))
+}
+
+async fn insert<M: turbine_orm::Model>(db: &Db, object: &M) -> turbine_orm::Result<u64> {
+    let meta = M::meta();
     let stmt = Query::insert()
         .into_table(Alias::new(meta.table.as_str()))
-        .columns(columns)
+        .columns(columns::<M>())
         .values_panic(object.to_values().into_iter().map(Into::into))
         .to_owned();
     db.execute(&db.dialect().build(&stmt)).await
@@ -86,13 +90,8 @@ async fn insert<M: turbine_orm::Model>(db: &Db, object: &M) -> turbine_orm::Resu
 async fn all<M: turbine_orm::Model>(db: &Db) -> turbine_orm::Result<Vec<M>> {
     let meta = M::meta();
     let pk = meta.primary_key().expect("a primary key");
-    let columns = meta
-        .fields
-        .iter()
-        .filter(|f| f.has_column())
-        .map(|f| Alias::new(f.column.as_str()));
     let stmt = Query::select()
-        .columns(columns)
+        .columns(columns::<M>())
         .from(Alias::new(meta.table.as_str()))
         .order_by(Alias::new(pk.column.as_str()), Order::Asc)
         .to_owned();

@@ -159,7 +159,7 @@ fn check_columns(specs: &[FieldSpec], errors: &mut Errors) {
             errors.push(syn::Error::new_spanned(
                 &f.ident,
                 format!(
-                    "column `{col}` of `{}` is also the column of `{other}`",
+                    "field `{}` uses column `{col}`, which is already the column of `{other}`; give one `#[field(column = \"…\")]`",
                     f.name
                 ),
             ));
