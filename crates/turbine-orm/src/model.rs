@@ -12,6 +12,11 @@ use crate::meta::{FieldType, ModelMeta};
 use crate::value::{FieldValue, Fields, Value};
 
 /// A Rust type stored as rows of a table. Implemented by `#[derive(Model)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model",
+    label = "relations point at models",
+    note = "derive it: `#[derive(turbine::Model)]`"
+)]
 pub trait Model: Sized + Send + Sync + 'static {
     /// The primary key's Rust type.
     type Key: FieldValue + Clone + PartialEq + std::fmt::Debug;
@@ -63,6 +68,11 @@ pub trait Model: Sized + Send + Sync + 'static {
 
 /// A model's own lifecycle hooks, for `#[derive(Model)]` with `#[model(hooks)]`: implement
 /// this trait and the derive's `Model` impl forwards to it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[model(hooks)]` but no `impl ModelHooks for {Self}`",
+    label = "hooks are asked for here",
+    note = "implement the hooks you need: `impl turbine::orm::ModelHooks for {Self} {{ async fn before_save(…) … }}`, or remove `hooks`"
+)]
 pub trait ModelHooks: Model {
     /// See [`Model::before_save`].
     fn before_save(
