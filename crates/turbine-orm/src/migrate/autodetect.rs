@@ -133,7 +133,9 @@ impl Diff {
             let old = self.work.model(&old.label())?.clone();
             for new in target {
                 let to = new.label();
-                if used.contains(&to) || self.work.get(&to).is_some() || !same_model_shape(&old, new)
+                if used.contains(&to)
+                    || self.work.get(&to).is_some()
+                    || !same_model_shape(&old, new)
                 {
                     continue;
                 }

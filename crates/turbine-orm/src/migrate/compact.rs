@@ -59,7 +59,8 @@ fn field_from<E: serde::de::Error>(value: Value) -> Result<FieldMeta, E> {
     let name = str_key(&map, "name")?;
     let ty: FieldType = serde_json::from_value(map.get("ty").cloned().unwrap_or(Value::Null))
         .map_err(|e| E::custom(format!("field `{name}`: `ty`: {e}")))?;
-    let base = to_object(&FieldMeta::new(name.clone(), ty)).map_err(E::custom)?;
+    let base =
+        to_object::<_, serde_json::Error>(&FieldMeta::new(name.clone(), ty)).map_err(E::custom)?;
     merge(base, map).map_err(|e: E| E::custom(format!("field `{name}`: {e}")))
 }
 
@@ -105,9 +106,10 @@ pub(crate) mod model {
             None => Vec::new(),
             Some(_) => return Err(D::Error::custom("`fields` is a list")),
         };
-        let base = to_object(&ModelMeta::new(app.clone(), name.clone())).map_err(D::Error::custom)?;
-        let mut model: ModelMeta =
-            merge(base, map).map_err(|e: D::Error| D::Error::custom(format!("{app}.{name}: {e}")))?;
+        let base = to_object::<_, serde_json::Error>(&ModelMeta::new(app.clone(), name.clone()))
+            .map_err(D::Error::custom)?;
+        let mut model: ModelMeta = merge(base, map)
+            .map_err(|e: D::Error| D::Error::custom(format!("{app}.{name}: {e}")))?;
         model.fields = fields;
         Ok(model)
     }

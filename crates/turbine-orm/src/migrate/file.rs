@@ -88,7 +88,10 @@ impl MigrationSet {
         migrations.sort_by(|a, b| a.name.cmp(&b.name));
         for (i, m) in migrations.iter().enumerate() {
             if i > 0 && migrations[i - 1].name == m.name {
-                return Err(Error::Migration(format!("two migrations are named {}", m.name)));
+                return Err(Error::Migration(format!(
+                    "two migrations are named {}",
+                    m.name
+                )));
             }
             for dep in &m.dependencies {
                 if !migrations[..i].iter().any(|e| &e.name == dep) {
@@ -141,7 +144,10 @@ impl MigrationSet {
                 continue;
             }
             let text = std::fs::read_to_string(&path).map_err(io)?;
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
             migrations.push(parse_named(stem, &text)?);
         }
         Self::new(migrations)

@@ -470,9 +470,8 @@ impl Operation {
                 }
             }
             RunSql(run) => {
-                let missing = |fwd: &Option<String>, rev: &Option<String>| {
-                    fwd.is_some() && rev.is_none()
-                };
+                let missing =
+                    |fwd: &Option<String>, rev: &Option<String>| fwd.is_some() && rev.is_none();
                 if missing(&run.sqlite, &run.reverse_sqlite)
                     || missing(&run.postgres, &run.reverse_postgres)
                 {
@@ -498,9 +497,9 @@ impl Operation {
     pub fn is_destructive(&self, before: &State) -> bool {
         match self {
             Operation::DeleteModel { .. } => true,
-            Operation::RemoveField { model, field } => before
-                .field(model, field)
-                .map_or(true, |f| f.has_column()),
+            Operation::RemoveField { model, field } => {
+                before.field(model, field).map_or(true, |f| f.has_column())
+            }
             Operation::AlterField { model, field } => match before.field(model, &field.name) {
                 Ok(old) => alter_is_destructive(old, field),
                 Err(_) => true,
@@ -608,9 +607,7 @@ fn remove_index(state: &mut State, model: &str, name: &str, unique: bool) -> Res
         } else {
             "a plain index (use remove_index)"
         };
-        return Err(Error::Migration(format!(
-            "`{name}` on `{model}` is {kind}"
-        )));
+        return Err(Error::Migration(format!("`{name}` on `{model}` is {kind}")));
     }
     let m = state.model_mut(model)?;
     let at = m.indexes.iter().position(|i| i.name == name).unwrap_or(0);

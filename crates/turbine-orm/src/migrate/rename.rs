@@ -176,7 +176,9 @@ impl Questioner for Renames {
             return Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"));
         }
         let what = match candidate {
-            RenameCandidate::Model { from, to } => format!("model {from} may have been renamed to {to}"),
+            RenameCandidate::Model { from, to } => {
+                format!("model {from} may have been renamed to {to}")
+            }
             RenameCandidate::Field { model, from, to } => {
                 format!("field {model}.{from} may have been renamed to {to}")
             }

@@ -200,7 +200,9 @@ pub(crate) fn json_to_value(
                 return wrong();
             };
             match ty {
-                FieldType::I16 => Value::SmallInt(Some(i16::try_from(i).map_err(|e| e.to_string())?)),
+                FieldType::I16 => {
+                    Value::SmallInt(Some(i16::try_from(i).map_err(|e| e.to_string())?))
+                }
                 FieldType::I32 => Value::Int(Some(i32::try_from(i).map_err(|e| e.to_string())?)),
                 _ => Value::BigInt(Some(i)),
             }

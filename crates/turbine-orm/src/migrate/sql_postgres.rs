@@ -1,7 +1,7 @@
 //! Postgres: every operation is an `ALTER` in place. Constraint and index names follow the
 //! table and column, so renames rename them too (a later operation finds them by name).
 
-use sea_query::{Alias, Expr, Query, Table};
+use sea_query::{Alias, Expr, ExprTrait, Query, Table};
 
 use super::Operation;
 use super::sql::{Step, before_after, fill_value, is_fk, quote};
@@ -30,15 +30,24 @@ pub(crate) fn forwards(op: &Operation, before: &State, after: &State) -> Result<
             if !f.has_column() {
                 return Ok(Vec::new());
             }
-            Ok(vec![Step::Sql(PG.build_schema(
-                Table::alter()
-                    .table(Alias::new(m.table.as_str()))
-                    .drop_column(Alias::new(f.column.as_str())),
-            ))])
+            Ok(vec![Step::Sql(
+                PG.build_schema(
+                    Table::alter()
+                        .table(Alias::new(m.table.as_str()))
+                        .drop_column(Alias::new(f.column.as_str())),
+                ),
+            )])
         }
         AlterField { model, field } => {
             let (mb, ma) = before_after(before, after, model, model)?;
-            alter_field(mb, before.field(model, &field.name)?, ma, field, before, after)
+            alter_field(
+                mb,
+                before.field(model, &field.name)?,
+                ma,
+                field,
+                before,
+                after,
+            )
         }
         RenameField {
             model, from, to, ..
@@ -52,11 +61,13 @@ pub(crate) fn forwards(op: &Operation, before: &State, after: &State) -> Result<
             quote(&after.model(model)?.table),
             quote(name)
         ))]),
-        RemoveCheck { model, name } => Ok(vec![Step::Sql(PG.build_schema(
-            Table::alter()
-                .table(Alias::new(before.model(model)?.table.as_str()))
-                .drop_constraint(Alias::new(name.as_str())),
-        ))]),
+        RemoveCheck { model, name } => Ok(vec![Step::Sql(
+            PG.build_schema(
+                Table::alter()
+                    .table(Alias::new(before.model(model)?.table.as_str()))
+                    .drop_constraint(Alias::new(name.as_str())),
+            ),
+        )]),
         // Model creation and deletion, indexes and raw SQL are the same on every backend.
         CreateModel { .. }
         | DeleteModel { .. }
@@ -100,10 +111,15 @@ struct Derived {
 fn derived(model: &ModelMeta, field: &FieldMeta, state: &State) -> Derived {
     let fk = is_fk(field).then(|| {
         let rel = field.relation.as_ref().expect("is_fk");
-        let target = state.get(&rel.to).map_or(rel.to.clone(), |m| m.table.clone());
+        let target = state
+            .get(&rel.to)
+            .map_or(rel.to.clone(), |m| m.table.clone());
         (
             schema::foreign_key_name(&model.table, &field.column),
-            (target, format!("{:?}", rel.on_delete).replace("Protect", "Restrict")),
+            (
+                target,
+                format!("{:?}", rel.on_delete).replace("Protect", "Restrict"),
+            ),
         )
     });
     Derived {
@@ -124,16 +140,21 @@ fn rename_constraint(table: &str, from: &str, to: &str) -> Step {
 }
 
 fn rename_index(from: &str, to: &str) -> Step {
-    Step::Sql(format!("ALTER INDEX {} RENAME TO {}", quote(from), quote(to)))
+    Step::Sql(format!(
+        "ALTER INDEX {} RENAME TO {}",
+        quote(from),
+        quote(to)
+    ))
 }
 
 fn rename_table(old: &ModelMeta, new: &ModelMeta) -> Vec<Step> {
     if old.table == new.table {
         return Vec::new();
     }
-    let mut steps = vec![Step::Sql(PG.build_schema(
-        Table::rename().table(Alias::new(old.table.as_str()), Alias::new(new.table.as_str())),
-    ))];
+    let mut steps = vec![Step::Sql(PG.build_schema(Table::rename().table(
+        Alias::new(old.table.as_str()),
+        Alias::new(new.table.as_str()),
+    )))];
     let (pk_old, pk_new) = (
         object_name(&old.table, None, "pkey"),
         object_name(&new.table, None, "pkey"),
@@ -171,17 +192,21 @@ fn add_field(model: &ModelMeta, field: &FieldMeta, after: &State) -> Result<Vec<
     };
     let mut column = field.clone();
     column.nullable |= fill.is_some();
-    let mut steps = vec![Step::Sql(PG.build_schema(
-        Table::alter()
-            .table(Alias::new(table))
-            .add_column(schema::column_def(&column, PG)),
-    ))];
-    if let Some(value) = fill {
-        steps.push(Step::Bound(PG.build(
-            Query::update()
+    let mut steps = vec![Step::Sql(
+        PG.build_schema(
+            Table::alter()
                 .table(Alias::new(table))
-                .value(Alias::new(field.column.as_str()), value),
-        )));
+                .add_column(schema::column_def(&column, PG)),
+        ),
+    )];
+    if let Some(value) = fill {
+        steps.push(Step::Bound(
+            PG.build(
+                Query::update()
+                    .table(Alias::new(table))
+                    .value(Alias::new(field.column.as_str()), value),
+            ),
+        ));
         steps.push(alter_table(
             table,
             format!("ALTER COLUMN {} SET NOT NULL", quote(&field.column)),
@@ -228,19 +253,26 @@ fn alter_field(
     // Drop what goes away or changes, before the column changes under it.
     let fk_kept = matches!((&a.fk, &b.fk), (Some((_, x)), Some((_, y))) if x == y);
     if let (Some((name, _)), false) = (&a.fk, fk_kept) {
-        steps.push(alter_table(table, format!("DROP CONSTRAINT {}", quote(name))));
+        steps.push(alter_table(
+            table,
+            format!("DROP CONSTRAINT {}", quote(name)),
+        ));
     }
     if let (Some(name), None) = (&a.key, &b.key) {
-        steps.push(alter_table(table, format!("DROP CONSTRAINT {}", quote(name))));
+        steps.push(alter_table(
+            table,
+            format!("DROP CONSTRAINT {}", quote(name)),
+        ));
     }
     if let (Some(name), None) = (&a.index, &b.index) {
         steps.push(Step::Sql(super::sql::drop_index(name, PG)));
     }
     if old.column != new.column {
         steps.push(Step::Sql(PG.build_schema(
-            Table::alter()
-                .table(Alias::new(table))
-                .rename_column(Alias::new(old.column.as_str()), Alias::new(new.column.as_str())),
+            Table::alter().table(Alias::new(table)).rename_column(
+                Alias::new(old.column.as_str()),
+                Alias::new(new.column.as_str()),
+            ),
         )));
     }
     if let (Some(x), Some(y)) = (&a.index, &b.index)
@@ -281,16 +313,24 @@ fn alter_field(
             None => fill_value(ma, new)?.map(Expr::val),
         };
         if let Some(fill) = fill {
-            steps.push(Step::Bound(PG.build(
-                Query::update()
-                    .table(Alias::new(table))
-                    .value(Alias::new(new.column.as_str()), fill)
-                    .and_where(Expr::col(Alias::new(new.column.as_str())).is_null()),
-            )));
+            steps.push(Step::Bound(
+                PG.build(
+                    Query::update()
+                        .table(Alias::new(table))
+                        .value(Alias::new(new.column.as_str()), fill)
+                        .and_where(Expr::col(Alias::new(new.column.as_str())).is_null()),
+                ),
+            ));
         }
-        steps.push(alter_table(table, format!("ALTER COLUMN {col} SET NOT NULL")));
+        steps.push(alter_table(
+            table,
+            format!("ALTER COLUMN {col} SET NOT NULL"),
+        ));
     } else if !old.nullable && new.nullable {
-        steps.push(alter_table(table, format!("ALTER COLUMN {col} DROP NOT NULL")));
+        steps.push(alter_table(
+            table,
+            format!("ALTER COLUMN {col} DROP NOT NULL"),
+        ));
     }
     if let (None, Some(name)) = (&a.key, &b.key) {
         steps.push(alter_table(

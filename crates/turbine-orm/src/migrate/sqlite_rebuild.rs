@@ -6,7 +6,7 @@
 //! turns foreign-key enforcement off around the migration and runs `PRAGMA foreign_key_check`
 //! before committing.
 
-use sea_query::{Alias, Expr, Func, Query, SimpleExpr, Table};
+use sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr, Table};
 
 use super::Operation;
 use super::sql::{Step, before_after, field_index_sql, fill_value, is_fk, same_column};
@@ -45,17 +45,26 @@ pub(crate) fn forwards(op: &Operation, before: &State, after: &State) -> Result<
                 && !is_fk(f)
                 && mb.checks.is_empty();
             if plain {
-                return Ok(vec![Step::Sql(LITE.build_schema(
-                    Table::alter()
-                        .table(Alias::new(mb.table.as_str()))
-                        .drop_column(Alias::new(f.column.as_str())),
-                ))]);
+                return Ok(vec![Step::Sql(
+                    LITE.build_schema(
+                        Table::alter()
+                            .table(Alias::new(mb.table.as_str()))
+                            .drop_column(Alias::new(f.column.as_str())),
+                    ),
+                )]);
             }
             rebuild(mb, ma, after, Vec::new())
         }
         AlterField { model, field } => {
             let (mb, ma) = before_after(before, after, model, model)?;
-            alter_field(mb, before.field(model, &field.name)?, ma, field, before, after)
+            alter_field(
+                mb,
+                before.field(model, &field.name)?,
+                ma,
+                field,
+                before,
+                after,
+            )
         }
         RenameField {
             model, from, to, ..
@@ -94,9 +103,10 @@ fn rename_table(old: &ModelMeta, new: &ModelMeta) -> Vec<Step> {
     if old.table == new.table {
         return Vec::new();
     }
-    let mut steps = vec![Step::Sql(LITE.build_schema(
-        Table::rename().table(Alias::new(old.table.as_str()), Alias::new(new.table.as_str())),
-    ))];
+    let mut steps = vec![Step::Sql(LITE.build_schema(Table::rename().table(
+        Alias::new(old.table.as_str()),
+        Alias::new(new.table.as_str()),
+    )))];
     // Indexes stay with the table under their old names; those named after the table follow.
     for (fo, fnew) in old.fields.iter().zip(&new.fields) {
         let (a, b) = (schema::field_index(old, fo), schema::field_index(new, fnew));
@@ -125,11 +135,13 @@ fn add_field(
         && !field.primary_key
         && !is_fk(field);
     if plain {
-        let mut steps = vec![Step::Sql(LITE.build_schema(
-            Table::alter()
-                .table(Alias::new(ma.table.as_str()))
-                .add_column(schema::column_def(field, LITE)),
-        ))];
+        let mut steps = vec![Step::Sql(
+            LITE.build_schema(
+                Table::alter()
+                    .table(Alias::new(ma.table.as_str()))
+                    .add_column(schema::column_def(field, LITE)),
+            ),
+        )];
         steps.extend(field_index_sql(ma, field, LITE, true));
         return Ok(steps);
     }
@@ -167,12 +179,16 @@ fn alter_field(
             steps.extend(field_index_sql(mb, old, LITE, false));
         }
         if old.column != new.column {
-            steps.push(Step::Sql(LITE.build_schema(
-                Table::alter().table(Alias::new(ma.table.as_str())).rename_column(
-                    Alias::new(old.column.as_str()),
-                    Alias::new(new.column.as_str()),
+            steps.push(Step::Sql(
+                LITE.build_schema(
+                    Table::alter()
+                        .table(Alias::new(ma.table.as_str()))
+                        .rename_column(
+                            Alias::new(old.column.as_str()),
+                            Alias::new(new.column.as_str()),
+                        ),
                 ),
-            )));
+            ));
         }
         if b.is_some() && !same_index {
             steps.extend(field_index_sql(ma, new, LITE, true));
@@ -207,9 +223,9 @@ pub(crate) fn rebuild(
     let mut steps = Vec::new();
     let label = ma.label();
     let referenced = after.models().iter().any(|m| {
-        m.fields.iter().any(|f| {
-            is_fk(f) && f.relation.as_ref().is_some_and(|r| r.to == label)
-        })
+        m.fields
+            .iter()
+            .any(|f| is_fk(f) && f.relation.as_ref().is_some_and(|r| r.to == label))
     });
     if referenced {
         steps.push(Step::ForeignKeysOff {
@@ -233,10 +249,10 @@ pub(crate) fn rebuild(
             },
         };
         let expr = match source {
-            Source::Column(c) => Expr::col(Alias::new(c)).into(),
-            Source::Value(v) => Expr::val(v).into(),
+            Source::Column(c) => Expr::col(Alias::new(c)),
+            Source::Value(v) => Expr::val(v),
             Source::Coalesce(c, fill) => {
-                Func::coalesce([Expr::col(Alias::new(c)).into(), fill]).into()
+                Func::coalesce([Expr::col(Alias::new(c)), fill]).into()
             }
             Source::Omit => continue,
         };
@@ -254,7 +270,10 @@ pub(crate) fn rebuild(
             .map_err(|e| Error::Migration(format!("rebuilding {table}: {e}")))?;
         steps.push(Step::Bound(LITE.build(&insert)));
     }
-    let identity = |m: &ModelMeta| m.primary_key().is_some_and(|k| k.auto == Some(AutoKey::Identity));
+    let identity = |m: &ModelMeta| {
+        m.primary_key()
+            .is_some_and(|k| k.auto == Some(AutoKey::Identity))
+    };
     if identity(mb) && identity(ma) {
         // Keep AUTOINCREMENT's high-water mark, so ids of deleted rows are never reused.
         steps.push(Step::Bound(LITE.build(

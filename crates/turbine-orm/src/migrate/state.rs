@@ -36,8 +36,9 @@ impl State {
 
     /// A model by label, or an error naming it.
     pub fn model(&self, label: &str) -> Result<&ModelMeta> {
-        self.get(label)
-            .ok_or_else(|| Error::Migration(format!("model `{label}` does not exist at this point")))
+        self.get(label).ok_or_else(|| {
+            Error::Migration(format!("model `{label}` does not exist at this point"))
+        })
     }
 
     /// A field of a model, or an error naming it.
@@ -53,7 +54,9 @@ impl State {
         self.models
             .iter_mut()
             .find(|m| m.label() == label)
-            .ok_or_else(|| Error::Migration(format!("model `{label}` does not exist at this point")))
+            .ok_or_else(|| {
+                Error::Migration(format!("model `{label}` does not exist at this point"))
+            })
     }
 
     pub(crate) fn field_mut(&mut self, label: &str, field: &str) -> Result<&mut FieldMeta> {

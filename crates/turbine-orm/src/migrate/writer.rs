@@ -18,12 +18,16 @@ pub fn next_migration(
     operations: Vec<Operation>,
     custom: Option<&str>,
 ) -> Result<Migration> {
-    let number = set.last().map_or(Some(0), Migration::number).ok_or_else(|| {
-        Error::Migration(format!(
-            "cannot number the next migration: `{}` does not start with a number",
-            set.last().map(|m| m.name.as_str()).unwrap_or_default()
-        ))
-    })? + 1;
+    let number = set
+        .last()
+        .map_or(Some(0), Migration::number)
+        .ok_or_else(|| {
+            Error::Migration(format!(
+                "cannot number the next migration: `{}` does not start with a number",
+                set.last().map(|m| m.name.as_str()).unwrap_or_default()
+            ))
+        })?
+        + 1;
     let suffix = match custom {
         Some(name) => {
             let ok = !name.is_empty()
@@ -72,7 +76,13 @@ fn auto_name(operations: &[Operation]) -> String {
     let names: Option<Vec<String>> = operations.iter().map(op_name).collect();
     let clean = |s: String| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
     match names {
