@@ -241,9 +241,9 @@ impl Diff {
             .cloned()
             .collect();
         while !pending.is_empty() {
-            let exists = |work: &State, m: &ModelMeta, f: &FieldMeta| {
-                let to = &f.relation.as_ref().expect("relation").to;
-                !is_fk(f) || *to == m.label() || work.get(to).is_some()
+            let exists = |work: &State, m: &ModelMeta, f: &FieldMeta| match &f.relation {
+                Some(rel) if is_fk(f) => rel.to == m.label() || work.get(&rel.to).is_some(),
+                _ => true,
             };
             // The first model whose foreign keys all point at existing models; in a cycle, the
             // first one, its dangling foreign keys added once their targets exist.

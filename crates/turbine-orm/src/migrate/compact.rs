@@ -22,6 +22,44 @@ fn prune(full: Map<String, Value>, base: &Map<String, Value>, keep: &[&str]) -> 
         .collect()
 }
 
+/// Keys that lead an object, in this order; the rest follow alphabetically. Stable whatever
+/// order `serde_json` keeps maps in.
+const LEADING: &[&str] = &["app", "name", "table", "type", "kind", "ty", "column", "to"];
+
+/// A JSON value serialized with [`LEADING`] keys first.
+struct Ordered<'a>(&'a Value);
+
+impl Serialize for Ordered<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(map) => {
+                let rank = |k: &str| {
+                    LEADING
+                        .iter()
+                        .position(|l| *l == k)
+                        .unwrap_or(LEADING.len())
+                };
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort_by(|a, b| (rank(a), a).cmp(&(rank(b), b)));
+                let mut out = s.serialize_map(Some(keys.len()))?;
+                for k in keys {
+                    out.serialize_entry(k, &Ordered(&map[k]))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Ordered(item))?;
+                }
+                out.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
 fn field_value<E: serde::ser::Error>(field: &FieldMeta) -> Result<Value, E> {
     let base = to_object(&FieldMeta::new(field.name.clone(), field.ty.clone()))?;
     let mut out = prune(to_object(field)?, &base, &["name", "ty"]);
@@ -69,7 +107,7 @@ pub(crate) mod field {
     use super::*;
 
     pub(crate) fn serialize<S: Serializer>(field: &FieldMeta, s: S) -> Result<S::Ok, S::Error> {
-        field_value::<S::Error>(field)?.serialize(s)
+        Ordered(&field_value::<S::Error>(field)?).serialize(s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FieldMeta, D::Error> {
@@ -90,7 +128,7 @@ pub(crate) mod model {
             .map(field_value::<S::Error>)
             .collect::<Result<Vec<_>, _>>()?;
         out.insert("fields".into(), Value::Array(fields));
-        Value::Object(out).serialize(s)
+        Ordered(&Value::Object(out)).serialize(s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ModelMeta, D::Error> {

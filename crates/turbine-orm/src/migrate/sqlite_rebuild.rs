@@ -251,9 +251,7 @@ pub(crate) fn rebuild(
         let expr = match source {
             Source::Column(c) => Expr::col(Alias::new(c)),
             Source::Value(v) => Expr::val(v),
-            Source::Coalesce(c, fill) => {
-                Func::coalesce([Expr::col(Alias::new(c)), fill]).into()
-            }
+            Source::Coalesce(c, fill) => Func::coalesce([Expr::col(Alias::new(c)), fill]).into(),
             Source::Omit => continue,
         };
         columns.push(Alias::new(f.column.as_str()));

@@ -67,7 +67,12 @@ fn op_name(op: &Operation) -> Option<String> {
         RenameField {
             model, from, to, ..
         } => format!("rename_{}_{from}_{to}", lower(model)),
-        _ => return None,
+        AlterModelTable { model, .. } => format!("alter_{}_table", lower(model)),
+        AddIndex { name, .. } | AddUnique { name, .. } | AddCheck { name, .. } => name.clone(),
+        RemoveIndex { name, .. } | RemoveUnique { name, .. } | RemoveCheck { name, .. } => {
+            format!("remove_{name}")
+        }
+        RunSql(_) => return None,
     })
 }
 
