@@ -152,7 +152,7 @@ impl Battery for Orm {
                 clap::Command::new("seed").about("Fill the database with the app's demo data"),
                 move |ctx, _args| async move {
                     let db = ctx.require::<Db>()?.clone();
-                    db.transaction(|tx| seed(tx)).await?;
+                    db.transaction(seed).await?;
                     println!("Seeded the database.");
                     Ok(())
                 },
