@@ -6,7 +6,7 @@ mod migrate_models;
 mod migrate_support;
 
 use migrate_models::{STEPS, destructive, label_table, models, project};
-use migrate_support::{assert_schema, count, migrate_all};
+use migrate_support::{assert_schema, count, migrate_all, migrate_to};
 use turbine_orm::migrate::{self, MigrateOptions, Progress};
 use turbine_orm::testing::TestDb;
 use turbine_orm::{Db, Error};
@@ -179,14 +179,7 @@ async fn every_operation_keeps_the_rows_of_a_table_on_both_backends() {
 async fn rollback_restores_each_previous_schema_and_keeps_the_rows() {
     let set = project().set();
     for db in TestDb::all().await.unwrap() {
-        migrate::migrate(
-            &db,
-            &set,
-            &MigrateOptions::new().target(Some(set.migrations()[0].name.clone())),
-            &Progress::quiet(),
-        )
-        .await
-        .unwrap();
+        migrate_to(&db, &set, &set.migrations()[0].name).await;
         seed(&db).await;
         migrate_all(&db, &set, true).await;
         for step in (1..=STEPS).rev() {

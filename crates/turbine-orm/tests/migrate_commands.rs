@@ -5,7 +5,7 @@
 mod migrate_models;
 mod migrate_support;
 
-use migrate_support::{Project, assert_schema, count, migrate_all, registry};
+use migrate_support::{Project, assert_schema, count, migrate_all, migrate_to, registry};
 use turbine_core::config::Config;
 use turbine_core::context::ContextBuilder;
 use turbine_orm::Db;
@@ -140,14 +140,7 @@ async fn a_failing_migration_changes_nothing() {
     ]);
     let set = p.set();
     for db in TestDb::all().await.unwrap() {
-        migrate::migrate(
-            &db,
-            &set,
-            &MigrateOptions::new().target(Some("0001".into())),
-            &Progress::quiet(),
-        )
-        .await
-        .unwrap();
+        migrate_to(&db, &set, "0001").await;
         db.batch("INSERT INTO notes_note (body) VALUES ('a'); INSERT INTO notes_note (body, stars) VALUES ('b', 5)")
             .await
             .unwrap();
@@ -182,14 +175,7 @@ async fn showmigrations_and_sqlmigrate_print_the_state_and_the_sql() {
             shown,
             "[ ] 0001_initial\n[ ] 0002_note_stars\n[ ] 0003_remove_note_stars\n"
         );
-        migrate::migrate(
-            &db,
-            &set,
-            &MigrateOptions::new().target(Some("0002_note_stars".into())),
-            &Progress::quiet(),
-        )
-        .await
-        .unwrap();
+        migrate_to(&db, &set, "0002_note_stars").await;
         let shown = migrate::showmigrations(&set, &migrate::applied(&db).await.unwrap());
         assert_eq!(
             shown,
@@ -318,14 +304,7 @@ async fn renaming_related_models_keeps_links_and_foreign_keys() {
     );
     let set = p.set();
     for db in TestDb::all().await.unwrap() {
-        migrate::migrate(
-            &db,
-            &set,
-            &MigrateOptions::new().target(Some("0001".into())),
-            &Progress::quiet(),
-        )
-        .await
-        .unwrap();
+        migrate_to(&db, &set, "0001").await;
         db.batch(
             "INSERT INTO auth_user (email) VALUES ('a@x.org');
              INSERT INTO blog_tag DEFAULT VALUES;

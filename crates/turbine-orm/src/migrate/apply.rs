@@ -268,28 +268,11 @@ pub async fn migrate(
     let pending: Vec<usize> = (done.len()..set.migrations().len())
         .filter(|&i| i <= last)
         .collect();
-    let mut report = Report::default();
     if pending.is_empty() {
         progress.line("No migrations to apply.");
-        return Ok(report);
+        return Ok(Report::default());
     }
-    let planned = pending
-        .iter()
-        .map(|&i| Ok((set.migrations()[i].name.clone(), plan(set, i, false)?)))
-        .collect::<Result<Vec<_>>>()?;
-    if !options.fake && !options.allow_destructive {
-        refuse_destructive(&planned, "migrate")?;
-    }
-    progress.start(planned.iter().map(|(_, ops)| ops.len() as u64).sum());
-    for (name, ops) in &planned {
-        if run(db, name, ops, true, options.fake, progress).await? {
-            report.applied.push(name.clone());
-        } else {
-            report.skipped.push(name.clone());
-        }
-    }
-    progress.finish();
-    Ok(report)
+    run_all(db, set, &pending, true, options, progress).await
 }
 
 /// Rolls back the last `count` applied migrations, newest first.
@@ -302,24 +285,41 @@ pub async fn rollback(
 ) -> Result<Report> {
     ensure_table(db).await?;
     let done = applied_indexes(set, &applied(db).await?, progress)?;
-    let mut report = Report::default();
     if done.is_empty() || count == 0 {
         progress.line("No migrations to roll back.");
-        return Ok(report);
+        return Ok(Report::default());
     }
-    let planned = done
+    let last: Vec<usize> = done.iter().rev().take(count).copied().collect();
+    run_all(db, set, &last, false, options, progress).await
+}
+
+/// Applies (or rolls back) the migrations at `indexes`, in that order, after refusing
+/// destructive operations unless allowed.
+async fn run_all(
+    db: &Db,
+    set: &MigrationSet,
+    indexes: &[usize],
+    apply: bool,
+    options: &MigrateOptions,
+    progress: &Progress,
+) -> Result<Report> {
+    let planned = indexes
         .iter()
-        .rev()
-        .take(count)
-        .map(|&i| Ok((set.migrations()[i].name.clone(), plan(set, i, true)?)))
+        .map(|&i| Ok((set.migrations()[i].name.clone(), plan(set, i, !apply)?)))
         .collect::<Result<Vec<_>>>()?;
     if !options.fake && !options.allow_destructive {
-        refuse_destructive(&planned, "roll back")?;
+        refuse_destructive(&planned, if apply { "migrate" } else { "roll back" })?;
     }
     progress.start(planned.iter().map(|(_, ops)| ops.len() as u64).sum());
+    let mut report = Report::default();
     for (name, ops) in &planned {
-        if run(db, name, ops, false, options.fake, progress).await? {
-            report.unapplied.push(name.clone());
+        let done = if apply {
+            &mut report.applied
+        } else {
+            &mut report.unapplied
+        };
+        if run(db, name, ops, apply, options.fake, progress).await? {
+            done.push(name.clone());
         } else {
             report.skipped.push(name.clone());
         }

@@ -205,30 +205,8 @@ impl Diff {
 
     fn remove_constraints(&mut self, target: &[ModelMeta]) -> Result<()> {
         for (t, w) in self.kept(target) {
-            let model = t.label();
-            for index in &w.indexes {
-                if !t.indexes.contains(index) {
-                    let name = index.name.clone();
-                    self.push(if index.unique {
-                        Operation::RemoveUnique {
-                            model: model.clone(),
-                            name,
-                        }
-                    } else {
-                        Operation::RemoveIndex {
-                            model: model.clone(),
-                            name,
-                        }
-                    })?;
-                }
-            }
-            for check in &w.checks {
-                if !t.checks.contains(check) {
-                    self.push(Operation::RemoveCheck {
-                        model: model.clone(),
-                        name: check.name.clone(),
-                    })?;
-                }
+            for op in constraint_ops(&t.label(), &w, t, false) {
+                self.push(op)?;
             }
         }
         Ok(())
@@ -360,35 +338,48 @@ impl Diff {
 
     fn add_constraints(&mut self, target: &[ModelMeta]) -> Result<()> {
         for (t, w) in self.kept(target) {
-            let model = t.label();
-            for index in &t.indexes {
-                if !w.indexes.contains(index) {
-                    let (name, fields) = (index.name.clone(), index.fields.clone());
-                    self.push(if index.unique {
-                        Operation::AddUnique {
-                            model: model.clone(),
-                            name,
-                            fields,
-                        }
-                    } else {
-                        Operation::AddIndex {
-                            model: model.clone(),
-                            name,
-                            fields,
-                        }
-                    })?;
-                }
-            }
-            for check in &t.checks {
-                if !w.checks.contains(check) {
-                    self.push(Operation::AddCheck {
-                        model: model.clone(),
-                        name: check.name.clone(),
-                        sql: check.sql.clone(),
-                    })?;
-                }
+            for op in constraint_ops(&t.label(), t, &w, true) {
+                self.push(op)?;
             }
         }
         Ok(())
     }
+}
+
+/// The indexes, unique-together and check constraints of `has` that `lacks` does not have (same
+/// name and definition), as operations adding them (`add`) or removing them.
+fn constraint_ops(model: &str, has: &ModelMeta, lacks: &ModelMeta, add: bool) -> Vec<Operation> {
+    let model = model.to_owned();
+    let mut ops = Vec::new();
+    for index in has.indexes.iter().filter(|i| !lacks.indexes.contains(i)) {
+        let (name, fields) = (index.name.clone(), index.fields.clone());
+        let model = model.clone();
+        ops.push(match (add, index.unique) {
+            (true, true) => Operation::AddUnique {
+                model,
+                name,
+                fields,
+            },
+            (true, false) => Operation::AddIndex {
+                model,
+                name,
+                fields,
+            },
+            (false, true) => Operation::RemoveUnique { model, name },
+            (false, false) => Operation::RemoveIndex { model, name },
+        });
+    }
+    for check in has.checks.iter().filter(|c| !lacks.checks.contains(c)) {
+        let (model, name) = (model.clone(), check.name.clone());
+        ops.push(if add {
+            Operation::AddCheck {
+                model,
+                name,
+                sql: check.sql.clone(),
+            }
+        } else {
+            Operation::RemoveCheck { model, name }
+        });
+    }
+    ops
 }

@@ -238,6 +238,14 @@ fn cli(err: Error) -> turbine_core::Error {
     }
 }
 
+/// The database from the context and the migrations to apply.
+fn db_and_set(
+    ctx: &turbine_core::context::Context,
+    config: &MigrationConfig,
+) -> turbine_core::Result<(Db, MigrationSet)> {
+    Ok((ctx.require::<Db>()?.clone(), config.set().map_err(cli)?))
+}
+
 fn flag(name: &'static str, help: &'static str) -> Arg {
     Arg::new(name)
         .long(name)
@@ -321,8 +329,7 @@ pub fn commands(config: MigrationConfig) -> Vec<Command> {
             ))
             .arg(destructive_flag()),
         move |ctx, args: ArgMatches| async move {
-            let db = ctx.require::<Db>()?.clone();
-            let set = c.set().map_err(cli)?;
+            let (db, set) = db_and_set(&ctx, &c)?;
             let options = MigrateOptions::new()
                 .fake(args.get_flag("fake"))
                 .allow_destructive(args.get_flag("allow-destructive"))
@@ -352,8 +359,7 @@ pub fn commands(config: MigrationConfig) -> Vec<Command> {
             ))
             .arg(destructive_flag()),
         move |ctx, args: ArgMatches| async move {
-            let db = ctx.require::<Db>()?.clone();
-            let set = c.set().map_err(cli)?;
+            let (db, set) = db_and_set(&ctx, &c)?;
             let n = args.get_one::<usize>("n").copied().unwrap_or(1);
             let options = MigrateOptions::new()
                 .fake(args.get_flag("fake"))
@@ -369,8 +375,7 @@ pub fn commands(config: MigrationConfig) -> Vec<Command> {
     let show = Command::new(
         clap::Command::new("showmigrations").about("List the migrations: [X] applied, [ ] pending"),
         move |ctx, _args| async move {
-            let db = ctx.require::<Db>()?.clone();
-            let set = c.set().map_err(cli)?;
+            let (db, set) = db_and_set(&ctx, &c)?;
             apply::ensure_table(&db).await.map_err(cli)?;
             let applied = apply::applied(&db).await.map_err(cli)?;
             print!("{}", showmigrations(&set, &applied));
@@ -389,8 +394,7 @@ pub fn commands(config: MigrationConfig) -> Vec<Command> {
             )
             .arg(flag("backwards", "The SQL that rolls it back")),
         move |ctx, args: ArgMatches| async move {
-            let db = ctx.require::<Db>()?.clone();
-            let set = c.set().map_err(cli)?;
+            let (db, set) = db_and_set(&ctx, &c)?;
             let name = args.get_one::<String>("name").cloned().unwrap_or_default();
             let text =
                 sqlmigrate(&set, &name, db.dialect(), args.get_flag("backwards")).map_err(cli)?;

@@ -106,24 +106,96 @@ pub(crate) fn forwards(op: &Operation, dialect: Dialect, before: &State) -> Resu
         _ => {}
     }
     match dialect {
-        Dialect::Sqlite => sqlite_rebuild::forwards(op, before, &after),
-        Dialect::Postgres => sql_postgres::forwards(op, before, &after),
+        Dialect::Sqlite => alter::<sqlite_rebuild::Sqlite>(op, before, &after),
+        Dialect::Postgres => alter::<sql_postgres::Postgres>(op, before, &after),
     }
+}
+
+/// One model's change: the states and the model before and after.
+pub(crate) struct Change<'a> {
+    /// The state before the operation.
+    pub(crate) before: &'a State,
+    /// The state after it.
+    pub(crate) after: &'a State,
+    /// The model before.
+    pub(crate) old: &'a ModelMeta,
+    /// The model after.
+    pub(crate) new: &'a ModelMeta,
+}
+
+/// How a backend changes a table in place; what is the same everywhere (creating and dropping
+/// tables and indexes, raw SQL) is done by [`forwards`].
+pub(crate) trait Alter {
+    /// The model's table was renamed (its fields are the same).
+    fn rename_table(c: &Change<'_>) -> Vec<Step>;
+    /// `field` (with a column) was added.
+    fn add_field(c: &Change<'_>, field: &FieldMeta) -> Result<Vec<Step>>;
+    /// `field` (with a column) was removed.
+    fn remove_field(c: &Change<'_>, field: &FieldMeta) -> Result<Vec<Step>>;
+    /// A field with a column changed (its name and column included).
+    fn alter_field(c: &Change<'_>, old: &FieldMeta, new: &FieldMeta) -> Result<Vec<Step>>;
+    /// A check constraint was added.
+    fn add_check(c: &Change<'_>, name: &str, sql: &str) -> Result<Vec<Step>>;
+    /// A check constraint was removed.
+    fn remove_check(c: &Change<'_>, name: &str) -> Result<Vec<Step>>;
+}
+
+fn alter<A: Alter>(op: &Operation, before: &State, after: &State) -> Result<Vec<Step>> {
+    use Operation::*;
+    let change = |from: &str, to: &str| -> Result<Change<'_>> {
+        Ok(Change {
+            before,
+            after,
+            old: before.model(from)?,
+            new: after.model(to)?,
+        })
+    };
+    match op {
+        RenameModel { from, to, .. } => Ok(A::rename_table(&change(from, to)?)),
+        AlterModelTable { model, .. } => Ok(A::rename_table(&change(model, model)?)),
+        AddField { model, field } if field.has_column() => {
+            A::add_field(&change(model, model)?, field)
+        }
+        RemoveField { model, field } => {
+            let f = before.field(model, field)?;
+            if !f.has_column() {
+                return Ok(Vec::new());
+            }
+            A::remove_field(&change(model, model)?, f)
+        }
+        AlterField { model, field } => {
+            let old = before.field(model, &field.name)?;
+            alter_field::<A>(&change(model, model)?, old, field)
+        }
+        RenameField {
+            model, from, to, ..
+        } => {
+            let (old, new) = (before.field(model, from)?, after.field(model, to)?);
+            alter_field::<A>(&change(model, model)?, old, new)
+        }
+        AddCheck { model, name, sql } => A::add_check(&change(model, model)?, name, sql),
+        RemoveCheck { model, name } => A::remove_check(&change(model, model)?, name),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn alter_field<A: Alter>(c: &Change<'_>, old: &FieldMeta, new: &FieldMeta) -> Result<Vec<Step>> {
+    if old.has_column() != new.has_column() {
+        return Err(Error::Migration(format!(
+            "{}.{}: a many-to-many field cannot become a column (or back); remove the field and add a new one",
+            c.new.label(),
+            new.name
+        )));
+    }
+    if !new.has_column() {
+        return Ok(Vec::new());
+    }
+    A::alter_field(c, old, new)
 }
 
 /// An identifier in double quotes (both backends), for DDL sea-query cannot express.
 pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-/// The model of `label` before and after an operation.
-pub(crate) fn before_after<'a>(
-    before: &'a State,
-    after: &'a State,
-    label: &str,
-    after_label: &str,
-) -> Result<(&'a ModelMeta, &'a ModelMeta)> {
-    Ok((before.model(label)?, after.model(after_label)?))
 }
 
 /// `true` for a foreign key or one-to-one (a constraint in the database).

@@ -3,8 +3,7 @@
 
 use sea_query::{Alias, Expr, ExprTrait, Query, Table};
 
-use super::Operation;
-use super::sql::{Step, before_after, fill_value, is_fk, quote};
+use super::sql::{Alter, Change, Step, fill_value, is_fk, quote};
 use super::state::State;
 use crate::backend::Dialect;
 use crate::error::{Error, Result};
@@ -13,69 +12,48 @@ use crate::schema;
 
 const PG: Dialect = Dialect::Postgres;
 
-pub(crate) fn forwards(op: &Operation, before: &State, after: &State) -> Result<Vec<Step>> {
-    use Operation::*;
-    match op {
-        RenameModel { from, to, .. } => {
-            let (old, new) = before_after(before, after, from, to)?;
-            Ok(rename_table(old, new))
-        }
-        AlterModelTable { model, .. } => {
-            let (old, new) = before_after(before, after, model, model)?;
-            Ok(rename_table(old, new))
-        }
-        AddField { model, field } => add_field(after.model(model)?, field, after),
-        RemoveField { model, field } => {
-            let (m, f) = (before.model(model)?, before.field(model, field)?);
-            if !f.has_column() {
-                return Ok(Vec::new());
-            }
-            Ok(vec![Step::Sql(
-                PG.build_schema(
-                    Table::alter()
-                        .table(Alias::new(m.table.as_str()))
-                        .drop_column(Alias::new(f.column.as_str())),
-                ),
-            )])
-        }
-        AlterField { model, field } => {
-            let (mb, ma) = before_after(before, after, model, model)?;
-            alter_field(
-                mb,
-                before.field(model, &field.name)?,
-                ma,
-                field,
-                before,
-                after,
-            )
-        }
-        RenameField {
-            model, from, to, ..
-        } => {
-            let (mb, ma) = before_after(before, after, model, model)?;
-            let (old, new) = (before.field(model, from)?, after.field(model, to)?);
-            alter_field(mb, old, ma, new, before, after)
-        }
-        AddCheck { model, name, sql } => Ok(vec![Step::Sql(format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({sql})",
-            quote(&after.model(model)?.table),
-            quote(name)
-        ))]),
-        RemoveCheck { model, name } => Ok(vec![Step::Sql(
+/// Postgres.
+pub(crate) struct Postgres;
+
+impl Alter for Postgres {
+    fn rename_table(c: &Change<'_>) -> Vec<Step> {
+        rename_table(c.old, c.new)
+    }
+
+    fn add_field(c: &Change<'_>, field: &FieldMeta) -> Result<Vec<Step>> {
+        add_field(c.new, field, c.after)
+    }
+
+    fn remove_field(c: &Change<'_>, field: &FieldMeta) -> Result<Vec<Step>> {
+        Ok(vec![Step::Sql(
             PG.build_schema(
                 Table::alter()
-                    .table(Alias::new(before.model(model)?.table.as_str()))
-                    .drop_constraint(Alias::new(name.as_str())),
+                    .table(Alias::new(c.old.table.as_str()))
+                    .drop_column(Alias::new(field.column.as_str())),
             ),
-        )]),
-        // Model creation and deletion, indexes and raw SQL are the same on every backend.
-        CreateModel { .. }
-        | DeleteModel { .. }
-        | AddIndex { .. }
-        | AddUnique { .. }
-        | RemoveIndex { .. }
-        | RemoveUnique { .. }
-        | RunSql(_) => Ok(Vec::new()),
+        )])
+    }
+
+    fn alter_field(c: &Change<'_>, old: &FieldMeta, new: &FieldMeta) -> Result<Vec<Step>> {
+        alter_field(c.old, old, c.new, new, c.before, c.after)
+    }
+
+    fn add_check(c: &Change<'_>, name: &str, sql: &str) -> Result<Vec<Step>> {
+        Ok(vec![Step::Sql(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({sql})",
+            quote(&c.new.table),
+            quote(name)
+        ))])
+    }
+
+    fn remove_check(c: &Change<'_>, name: &str) -> Result<Vec<Step>> {
+        Ok(vec![Step::Sql(
+            PG.build_schema(
+                Table::alter()
+                    .table(Alias::new(c.old.table.as_str()))
+                    .drop_constraint(Alias::new(name)),
+            ),
+        )])
     }
 }
 
@@ -181,9 +159,6 @@ fn alter_table(table: &str, what: String) -> Step {
 }
 
 fn add_field(model: &ModelMeta, field: &FieldMeta, after: &State) -> Result<Vec<Step>> {
-    if !field.has_column() {
-        return Ok(Vec::new());
-    }
     let table = model.table.as_str();
     // A non-null column without a database default is added nullable, filled, then tightened.
     let fill = match (field.nullable, &field.db_default) {
@@ -232,15 +207,6 @@ fn alter_field(
     after: &State,
 ) -> Result<Vec<Step>> {
     let label = ma.label();
-    if old.has_column() != new.has_column() {
-        return Err(Error::Migration(format!(
-            "{label}.{}: a many-to-many field cannot become a column (or back); remove the field and add a new one",
-            new.name
-        )));
-    }
-    if !new.has_column() {
-        return Ok(Vec::new());
-    }
     if old.primary_key != new.primary_key || old.auto != new.auto {
         return Err(Error::Migration(format!(
             "{label}.{}: changing the primary key is not supported; write a run_sql migration",

@@ -8,8 +8,7 @@
 
 use sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr, Table};
 
-use super::Operation;
-use super::sql::{Step, before_after, field_index_sql, fill_value, is_fk, same_column};
+use super::sql::{Alter, Change, Step, field_index_sql, fill_value, is_fk, same_column};
 use super::state::State;
 use crate::backend::Dialect;
 use crate::error::{Error, Result};
@@ -18,72 +17,46 @@ use crate::schema;
 
 const LITE: Dialect = Dialect::Sqlite;
 
-pub(crate) fn forwards(op: &Operation, before: &State, after: &State) -> Result<Vec<Step>> {
-    use Operation::*;
-    match op {
-        RenameModel { from, to, .. } => {
-            let (old, new) = before_after(before, after, from, to)?;
-            Ok(rename_table(old, new))
+/// SQLite.
+pub(crate) struct Sqlite;
+
+impl Alter for Sqlite {
+    fn rename_table(c: &Change<'_>) -> Vec<Step> {
+        rename_table(c.old, c.new)
+    }
+
+    fn add_field(c: &Change<'_>, field: &FieldMeta) -> Result<Vec<Step>> {
+        add_field(c.old, c.new, field, c.after)
+    }
+
+    fn remove_field(c: &Change<'_>, f: &FieldMeta) -> Result<Vec<Step>> {
+        let plain = schema::field_index(c.old, f).is_none()
+            && !f.unique
+            && !f.primary_key
+            && !is_fk(f)
+            && c.old.checks.is_empty();
+        if plain {
+            return Ok(vec![Step::Sql(
+                LITE.build_schema(
+                    Table::alter()
+                        .table(Alias::new(c.old.table.as_str()))
+                        .drop_column(Alias::new(f.column.as_str())),
+                ),
+            )]);
         }
-        AlterModelTable { model, .. } => {
-            let (old, new) = before_after(before, after, model, model)?;
-            Ok(rename_table(old, new))
-        }
-        AddField { model, field } => {
-            let (mb, ma) = before_after(before, after, model, model)?;
-            add_field(mb, ma, field, after)
-        }
-        RemoveField { model, field } => {
-            let (mb, ma) = before_after(before, after, model, model)?;
-            let f = before.field(model, field)?;
-            if !f.has_column() {
-                return Ok(Vec::new());
-            }
-            let plain = schema::field_index(mb, f).is_none()
-                && !f.unique
-                && !f.primary_key
-                && !is_fk(f)
-                && mb.checks.is_empty();
-            if plain {
-                return Ok(vec![Step::Sql(
-                    LITE.build_schema(
-                        Table::alter()
-                            .table(Alias::new(mb.table.as_str()))
-                            .drop_column(Alias::new(f.column.as_str())),
-                    ),
-                )]);
-            }
-            rebuild(mb, ma, after, Vec::new())
-        }
-        AlterField { model, field } => {
-            let (mb, ma) = before_after(before, after, model, model)?;
-            alter_field(
-                mb,
-                before.field(model, &field.name)?,
-                ma,
-                field,
-                before,
-                after,
-            )
-        }
-        RenameField {
-            model, from, to, ..
-        } => {
-            let (mb, ma) = before_after(before, after, model, model)?;
-            let (old, new) = (before.field(model, from)?, after.field(model, to)?);
-            alter_field(mb, old, ma, new, before, after)
-        }
-        AddCheck { model, .. } | RemoveCheck { model, .. } => {
-            let (mb, ma) = before_after(before, after, model, model)?;
-            rebuild(mb, ma, after, Vec::new())
-        }
-        CreateModel { .. }
-        | DeleteModel { .. }
-        | AddIndex { .. }
-        | AddUnique { .. }
-        | RemoveIndex { .. }
-        | RemoveUnique { .. }
-        | RunSql(_) => Ok(Vec::new()),
+        rebuild(c.old, c.new, c.after, Vec::new())
+    }
+
+    fn alter_field(c: &Change<'_>, old: &FieldMeta, new: &FieldMeta) -> Result<Vec<Step>> {
+        alter_field(c.old, old, c.new, new, c.before, c.after)
+    }
+
+    fn add_check(c: &Change<'_>, _name: &str, _sql: &str) -> Result<Vec<Step>> {
+        rebuild(c.old, c.new, c.after, Vec::new())
+    }
+
+    fn remove_check(c: &Change<'_>, _name: &str) -> Result<Vec<Step>> {
+        rebuild(c.old, c.new, c.after, Vec::new())
     }
 }
 
@@ -126,9 +99,6 @@ fn add_field(
     field: &FieldMeta,
     after: &State,
 ) -> Result<Vec<Step>> {
-    if !field.has_column() {
-        return Ok(Vec::new());
-    }
     let plain = field.nullable
         && field.db_default.is_none()
         && !field.unique
@@ -160,16 +130,6 @@ fn alter_field(
     before: &State,
     after: &State,
 ) -> Result<Vec<Step>> {
-    if old.has_column() != new.has_column() {
-        return Err(Error::Migration(format!(
-            "{}.{}: a many-to-many field cannot become a column (or back); remove the field and add a new one",
-            ma.label(),
-            new.name
-        )));
-    }
-    if !new.has_column() {
-        return Ok(Vec::new());
-    }
     if same_column(old, new, before, after) {
         // Only the name or the index changes: ALTER TABLE can do that.
         let mut steps = Vec::new();

@@ -79,6 +79,18 @@ pub async fn migrate_all(db: &Db, set: &MigrationSet, allow_destructive: bool) -
     .unwrap()
 }
 
+/// `migrate TARGET`.
+pub async fn migrate_to(db: &Db, set: &MigrationSet, target: &str) -> migrate::Report {
+    migrate::migrate(
+        db,
+        set,
+        &MigrateOptions::new().target(Some(target.into())),
+        &Progress::quiet(),
+    )
+    .await
+    .unwrap()
+}
+
 pub async fn strings(db: &Db, sql: &str, values: Vec<turbine_orm::Value>) -> BTreeSet<String> {
     db.raw(sql, values)
         .fetch_all()
