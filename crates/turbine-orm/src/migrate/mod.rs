@@ -48,10 +48,12 @@ mod file;
 mod operation;
 mod progress;
 mod rename;
+mod replay;
 mod sql;
 mod sql_postgres;
 mod sqlite_rebuild;
 mod state;
+mod undo;
 mod writer;
 
 pub use apply::{
