@@ -365,6 +365,10 @@ pub fn commands(config: MigrationConfig) -> Vec<Command> {
                 .fake(args.get_flag("fake"))
                 .allow_destructive(args.get_flag("allow-destructive"));
             let progress = Progress::stdout();
+            progress.line(&format!(
+                "Rolling back on the {} database:",
+                db.dialect().name()
+            ));
             apply::rollback(&db, &set, n, &options, &progress)
                 .await
                 .map_err(cli)?;
