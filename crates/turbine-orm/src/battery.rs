@@ -33,9 +33,9 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
+use futures_util::future::BoxFuture;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
-use futures_util::future::BoxFuture;
 use turbine_core::battery::{Battery, Command, Setup};
 use turbine_core::check::Finding;
 use turbine_core::context::Context;

@@ -73,6 +73,29 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// Custom SQL around expressions, written with `$1`, `$2`… in order (each once); SQLite's
+    /// builder takes `?` instead.
+    fn custom<const N: usize>(&self, sql: &'static str, exprs: [SqExpr; N]) -> SqExpr {
+        match self.dialect {
+            Dialect::Postgres => SqExpr::cust_with_exprs(sql, exprs),
+            _ => {
+                let mut out = String::with_capacity(sql.len());
+                let mut chars = sql.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                        while chars.peek().is_some_and(char::is_ascii_digit) {
+                            chars.next();
+                        }
+                        out.push('?');
+                    } else {
+                        out.push(c);
+                    }
+                }
+                SqExpr::cust_with_exprs(out, exprs)
+            }
+        }
+    }
+
     /// A column field by name.
     pub(crate) fn field(&self, name: &str) -> Result<&'a FieldMeta> {
         self.meta
@@ -230,9 +253,9 @@ impl<'a> Scope<'a> {
                 } else {
                     "$1 LIKE $2 ESCAPE '!'"
                 };
-                SqExpr::cust_with_exprs(sql, [lhs, SqExpr::val(like_pattern(op, s))])
+                self.custom(sql, [lhs, SqExpr::val(like_pattern(op, s))])
             }
-            _ => SqExpr::cust_with_exprs("$1 GLOB $2", [lhs, SqExpr::val(glob_pattern(op, s, ci))]),
+            _ => self.custom("$1 GLOB $2", [lhs, SqExpr::val(glob_pattern(op, s, ci))]),
         }
     }
 
@@ -326,11 +349,11 @@ impl<'a> Scope<'a> {
                 let mut e = col;
                 for (i, key) in path.iter().enumerate() {
                     let sql = if text && i + 1 == path.len() {
-                        "($1 ->> CAST($2 AS TEXT))"
+                        "$1 ->> CAST($2 AS TEXT)"
                     } else {
-                        "($1 -> CAST($2 AS TEXT))"
+                        "$1 -> CAST($2 AS TEXT)"
                     };
-                    e = SqExpr::cust_with_exprs(sql, [e, SqExpr::val(key.clone())]);
+                    e = self.custom(sql, [e, SqExpr::val(key.clone())]);
                 }
                 e
             }
@@ -346,8 +369,8 @@ impl<'a> Scope<'a> {
                     p.push_str(key);
                     p.push('"');
                 }
-                let sql = if text { "($1 ->> $2)" } else { "($1 -> $2)" };
-                SqExpr::cust_with_exprs(sql, [col, SqExpr::val(p)])
+                let sql = if text { "$1 ->> $2" } else { "$1 -> $2" };
+                self.custom(sql, [col, SqExpr::val(p)])
             }
         })
     }
@@ -366,9 +389,9 @@ impl<'a> Scope<'a> {
             (AggFunc::Count, false) => Func::count(arg).into(),
             (AggFunc::Count, true) => Func::count_distinct(arg).into(),
             (AggFunc::Sum, false) => Func::sum(arg).into(),
-            (AggFunc::Sum, true) => SqExpr::cust_with_exprs("SUM(DISTINCT $1)", [arg]),
+            (AggFunc::Sum, true) => self.custom("SUM(DISTINCT $1)", [arg]),
             (AggFunc::Avg, false) => Func::avg(arg).into(),
-            (AggFunc::Avg, true) => SqExpr::cust_with_exprs("AVG(DISTINCT $1)", [arg]),
+            (AggFunc::Avg, true) => self.custom("AVG(DISTINCT $1)", [arg]),
             (AggFunc::Min, _) => Func::min(arg).into(),
             (AggFunc::Max, _) => Func::max(arg).into(),
         };
@@ -376,10 +399,10 @@ impl<'a> Scope<'a> {
         let decimal = matches!(ty, Some(FieldType::Decimal { .. }));
         Ok(match (self.dialect, a.func) {
             (Dialect::Postgres, AggFunc::Sum) if integer => {
-                SqExpr::cust_with_exprs("CAST($1 AS BIGINT)", [call])
+                self.custom("CAST($1 AS BIGINT)", [call])
             }
             (Dialect::Postgres, AggFunc::Avg) if !decimal => {
-                SqExpr::cust_with_exprs("CAST($1 AS DOUBLE PRECISION)", [call])
+                self.custom("CAST($1 AS DOUBLE PRECISION)", [call])
             }
             _ => call,
         })
@@ -500,7 +523,7 @@ mod tests {
     fn glob_patterns_are_literal_and_fold_case_per_letter() {
         assert_eq!(
             glob_pattern(TextOp::Contains, "a*?[b]", false),
-            "*a[*][?][[b]*"
+            "*a[*][?][[]b]*"
         );
         assert_eq!(glob_pattern(TextOp::Exact, "Ré1", true), "[Rr][éÉ]1");
         // No single-character upper case: the letter stands alone.

@@ -130,7 +130,11 @@ impl Grouped<'_> {
         let (mut sel, scope) = self.query.base(dialect)?;
         for name in &self.fields {
             let f = scope.field(name)?;
-            sel.expr_as(scope.col(f), Alias::new(f.name.as_str()));
+            if f.column == f.name {
+                sel.expr(scope.col(f));
+            } else {
+                sel.expr_as(scope.col(f), Alias::new(f.name.as_str()));
+            }
             sel.add_group_by([scope.col(f)]);
         }
         for a in &self.annotations {

@@ -38,6 +38,7 @@ mod select;
 
 pub use aggregate::{Agg, AggFunc, Aggregate};
 pub use bulk::Update;
+pub(crate) use bulk::check_protected;
 pub use column::{JsonColumn, JsonKey, TextColumn};
 pub use eager::{Children, ForeignKeyField, Prefetch, PrefetchField};
 pub use expr::{ArithOp, Expr, IntoExpr, Numeric, TypedExpr};

@@ -323,7 +323,11 @@ impl<'m> Query<'m> {
         let (mut sel, scope) = self.base(dialect)?;
         for name in fields {
             let f = scope.field(name)?;
-            sel.expr_as(scope.col(f), Alias::new(f.name.as_str()));
+            if f.column == f.name {
+                sel.expr(scope.col(f));
+            } else {
+                sel.expr_as(scope.col(f), Alias::new(f.name.as_str()));
+            }
         }
         self.finish(&mut sel, &scope)?;
         db.fetch(&dialect.build(&sel)).await
