@@ -50,7 +50,9 @@ impl<'m> Query<'m> {
         let mut sel: SelectStatement;
         if self.limit.is_some() || self.offset.is_some() || self.distinct {
             let mut inner = self.select(dialect)?;
-            inner.clear_order_by();
+            if self.limit.is_none() && self.offset.is_none() {
+                inner.clear_order_by();
+            }
             sel = SelectStatement::new();
             sel.from_subquery(inner, Alias::new("sub"));
             // The sub-select's columns are named like the model's: aggregate over them.
