@@ -159,6 +159,17 @@ pub(crate) async fn update_or_create<M: Model>(
     .await
 }
 
+/// The positions whose value differs between two value lists.
+fn changed_positions(before: &[Value], after: &[Value]) -> Vec<usize> {
+    after
+        .iter()
+        .zip(before)
+        .enumerate()
+        .filter(|(_, (now, then))| now != then)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// An edit of a model that saves only what changed: it remembers the values when it starts,
 /// and [`save`](Self::save) UPDATEs only the columns whose value differs (plus `auto_now`
 /// fields), so concurrent changes to other columns survive. Derefs to the model.
@@ -183,20 +194,10 @@ impl<'a, M: Model> Edit<'a, M> {
         Self { model, snapshot }
     }
 
-    fn changed_positions(&self, values: &[Value]) -> Vec<usize> {
-        values
-            .iter()
-            .zip(&self.snapshot)
-            .enumerate()
-            .filter(|(_, (now, then))| now != then)
-            .map(|(i, _)| i)
-            .collect()
-    }
-
     /// The names of the fields changed so far.
     pub fn changed(&self) -> Vec<&'static str> {
         let fields: Vec<_> = column_fields(M::meta()).collect();
-        self.changed_positions(&self.model.to_values())
+        changed_positions(&self.snapshot, &self.model.to_values())
             .into_iter()
             .map(|i| fields[i].name.as_str())
             .collect()
@@ -208,13 +209,7 @@ impl<'a, M: Model> Edit<'a, M> {
         let model = self.model;
         model.before_save(db, ChangeKind::Updated).await?;
         let mut values = model.to_values();
-        let changed = values
-            .iter()
-            .zip(&self.snapshot)
-            .enumerate()
-            .filter(|(_, (now, then))| now != then)
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>();
+        let changed = changed_positions(&self.snapshot, &values);
         if changed.is_empty() {
             return Ok(());
         }

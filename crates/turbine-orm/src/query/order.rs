@@ -6,6 +6,11 @@
 //! let key = OrderBy::parse("-created_at");
 //! assert_eq!(key, OrderBy::desc("created_at"));
 //! assert_eq!(OrderBy::asc("editor").nulls(Nulls::Last).nulls, Some(Nulls::Last));
+//!
+//! let note = turbine_orm::meta::ModelMeta::new("app", "Note")
+//!     .field(turbine_orm::meta::FieldMeta::auto_id());
+//! assert!(OrderBy::parse_for(&note, "-id").is_ok());
+//! assert!(OrderBy::parse_for(&note, "-title").is_err());
 //! ```
 
 use std::borrow::Cow;
@@ -57,6 +62,24 @@ impl OrderBy {
         match key.strip_prefix('-') {
             Some(field) => Self::desc(field.to_owned()),
             None => Self::asc(key.trim_start_matches('+').to_owned()),
+        }
+    }
+
+    /// [`parse`](Self::parse), checked against a model: an unknown field is an
+    /// [`Error::Validation`](crate::Error::Validation) naming the key and listing the fields.
+    pub fn parse_for(meta: &crate::meta::ModelMeta, key: &str) -> crate::Result<Self> {
+        let order = Self::parse(key);
+        if meta
+            .fields
+            .iter()
+            .any(|f| f.has_column() && f.name == order.field)
+        {
+            Ok(order)
+        } else {
+            Err(crate::Error::Validation {
+                field: key.to_owned(),
+                message: super::compile::unknown_field(meta, &order.field),
+            })
         }
     }
 
