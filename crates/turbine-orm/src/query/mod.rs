@@ -32,6 +32,7 @@ mod m2m;
 mod order;
 mod paginate;
 mod parse;
+mod pattern;
 mod queryset;
 pub mod raw;
 mod select;
