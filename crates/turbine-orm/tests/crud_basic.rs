@@ -7,7 +7,7 @@ mod common;
 use chrono::Utc;
 use common::*;
 use turbine_orm::crud::Record;
-use turbine_orm::{Error, Model, ModelExt, Value};
+use turbine_orm::{Error, ForeignKey, Model, ModelExt, Value};
 
 #[tokio::test]
 async fn insert_fills_keys_defaults_and_timestamps() {
@@ -210,6 +210,22 @@ async fn validation_and_unique_violations() {
             other => panic!("{}: {other:?}", db.name()),
         }
         assert_eq!(twin.id, 0, "no key was assigned");
+        // Constraint errors name fields, not columns (`group`, not `group_id`).
+        let mut g = Group::new("g");
+        g.insert(&db).await.unwrap();
+        let membership = || Membership {
+            id: 0,
+            group: ForeignKey::from(&g),
+            user: ForeignKey::from(&alice),
+            role: "admin".into(),
+        };
+        membership().insert(&db).await.unwrap();
+        match membership().insert(&db).await {
+            Err(Error::UniqueViolation { fields, .. }) => {
+                assert_eq!(fields, ["group", "user"], "{}", db.name())
+            }
+            other => panic!("{}: {other:?}", db.name()),
+        }
         db.close().await;
     }
 }

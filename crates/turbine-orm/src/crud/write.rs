@@ -36,16 +36,56 @@ fn table(meta: &ModelMeta) -> Alias {
     Alias::new(meta.table.as_str())
 }
 
+/// Constraint errors name columns; clients know fields (`author`, not `author_id`).
+fn by_field(meta: &ModelMeta, err: Error) -> Error {
+    let name = |column: String| {
+        column_fields(meta)
+            .find(|f| f.column == column)
+            .map_or(column, |f| f.name.clone())
+    };
+    match err {
+        Error::UniqueViolation {
+            table,
+            fields,
+            constraint,
+        } => Error::UniqueViolation {
+            table,
+            fields: fields.into_iter().map(name).collect(),
+            constraint,
+        },
+        Error::NotNullViolation { table, field } => Error::NotNullViolation {
+            table,
+            field: name(field),
+        },
+        Error::ForeignKeyViolation {
+            table,
+            field,
+            constraint,
+        } => Error::ForeignKeyViolation {
+            table,
+            field: field.map(name),
+            constraint,
+        },
+        other => other,
+    }
+}
+
 /// Runs a writing statement that returns rows (`… RETURNING`). On SQLite, outside a
 /// transaction, reads go to read-only connections, so the statement runs in a transaction on
 /// the writer.
-pub(crate) async fn fetch_write(db: &Db, stmt: Statement) -> Result<Vec<Row>> {
-    if db.dialect() == Dialect::Sqlite && !db.in_transaction() {
+async fn fetch_write(db: &Db, meta: &ModelMeta, stmt: Statement) -> Result<Vec<Row>> {
+    let rows = if db.dialect() == Dialect::Sqlite && !db.in_transaction() {
         db.transaction(|tx| async move { tx.fetch(&stmt).await })
             .await
     } else {
         db.fetch(&stmt).await
-    }
+    };
+    rows.map_err(|e| by_field(meta, e))
+}
+
+/// Runs a writing statement; returns the number of rows changed.
+async fn execute(db: &Db, meta: &ModelMeta, stmt: &Statement) -> Result<u64> {
+    db.execute(stmt).await.map_err(|e| by_field(meta, e))
 }
 
 /// `(column, value)` pairs for observers, built only when there are observers.
@@ -163,7 +203,7 @@ pub(crate) async fn insert(
     })?;
     let mut set = plan.filled.clone();
     if plan.omit.iter().any(|o| *o) {
-        let row = fetch_write(db, stmt)
+        let row = fetch_write(db, meta, stmt)
             .await?
             .into_iter()
             .next()
@@ -177,7 +217,7 @@ pub(crate) async fn insert(
             set.push(i);
         }
     } else {
-        db.execute(&stmt).await?;
+        execute(db, meta, &stmt).await?;
     }
     let written = pairs(db, meta, values, |_| true);
     observe(db, meta, ChangeKind::Created, &values[pk], &written, false)?;
@@ -224,7 +264,7 @@ pub(crate) async fn insert_many(
             let chunk_rows: Vec<&[Value]> = chunk.iter().map(|&i| rows[i].as_slice()).collect();
             let stmt = insert_statement(meta, dialect, &omit, &chunk_rows)?;
             if omit.iter().any(|o| *o) {
-                let returned = fetch_write(db, stmt).await?;
+                let returned = fetch_write(db, meta, stmt).await?;
                 if returned.len() != chunk.len() {
                     return Err(Error::Query(format!(
                         "the insert into {} returned {} rows for {}",
@@ -241,7 +281,7 @@ pub(crate) async fn insert_many(
                     }
                 }
             } else {
-                db.execute(&stmt).await?;
+                execute(db, meta, &stmt).await?;
             }
         }
     }
@@ -302,7 +342,7 @@ pub(crate) async fn update(
         );
         Ok(dialect.build(&upd))
     })?;
-    if db.execute(&stmt).await? == 0 {
+    if execute(db, meta, &stmt).await? == 0 {
         return Err(Error::NotFound {
             model: meta.label(),
         });
@@ -350,7 +390,7 @@ pub(crate) async fn delete(
             Ok(dialect.build(&del))
         },
     )?;
-    if db.execute(&stmt).await? == 0 {
+    if execute(db, meta, &stmt).await? == 0 {
         return Err(Error::NotFound {
             model: meta.label(),
         });
