@@ -341,3 +341,65 @@ async fn filters_parse_from_query_string_keys() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn lookups_through_foreign_keys() {
+    for db in dbs().await {
+        let (alice, bob) = seed(&db).await;
+        let mut reply = Post::new(&bob, "reply");
+        reply.reply_to = Post::objects()
+            .filter(Post::TITLE.eq("Python tips"))
+            .first(&db)
+            .await
+            .unwrap()
+            .map(|p| ForeignKey::from(&p));
+        reply.insert(&db).await.unwrap();
+        let t = |q| titles(&db, q);
+        assert_eq!(
+            t(Post::AUTHOR.has(User::NAME.eq("Bob"))).await,
+            sorted(&["reply"]),
+            "{}",
+            db.name()
+        );
+        assert_eq!(
+            t(Post::EDITOR.has(User::NAME.icontains("ali"))).await,
+            sorted(&["Python tips"])
+        );
+        // Negated: posts whose editor is not Alice, including posts without an editor.
+        assert_eq!(t(!Post::EDITOR.has(User::NAME.eq("Alice"))).await.len(), 4);
+        // Self-reference: replies to a post whose title starts with "Python".
+        assert_eq!(
+            t(Post::REPLY_TO.has(Post::TITLE.startswith("Python"))).await,
+            sorted(&["reply"])
+        );
+        // Parsed, following keys through the registry.
+        let registry = registry();
+        let meta = <Post as turbine_orm::Model>::meta();
+        let parsed = |key: &str, value: &str| Filter::parse_lookup_in(&registry, meta, key, value);
+        let n = Post::objects()
+            .filter_by(parsed("author__name__icontains", "BO").unwrap())
+            .count(&db)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let n = Post::objects()
+            .filter_by(parsed("reply_to__editor__email", &alice.email).unwrap())
+            .count(&db)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "two hops");
+        match parsed("author__nme", "x") {
+            Err(Error::Validation { field, message }) => {
+                assert_eq!(field, "author__nme");
+                assert!(
+                    message.contains("auth.User has no field `nme`"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without the registry, relations are not followed.
+        assert!(Filter::parse_lookup(meta, "author__name", "Bob").is_err());
+        db.close().await;
+    }
+}

@@ -101,6 +101,19 @@ fn select_related_joins_with_aliases() {
 }
 
 #[test]
+fn lookups_through_foreign_keys_are_sub_selects() {
+    let stmt = Post::objects()
+        .filter(Post::AUTHOR.has(User::NAME.eq("Alice") & User::ACTIVE.eq(true)))
+        .to_statement(Postgres)
+        .unwrap();
+    assert!(
+        stmt.sql.contains(r#"WHERE "author_id" IN (SELECT "id" FROM "auth_user" WHERE "name" = $1 AND "active" = $2)"#),
+        "{}",
+        stmt.sql
+    );
+}
+
+#[test]
 fn bulk_writes_and_aggregates() {
     let upd = Post::objects()
         .filter(Post::STATUS.eq(Status::Live))

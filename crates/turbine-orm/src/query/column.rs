@@ -146,6 +146,18 @@ impl<M, T: TextColumn> Column<M, T> {
     }
 }
 
+impl<M, F: super::eager::ForeignKeyField> Column<M, F> {
+    /// The row this foreign key points at matches `q` (Django's `author__name=…`):
+    /// `Post::AUTHOR.has(User::NAME.eq("Alice"))`. One statement, with a sub-select.
+    pub fn has(self, q: Q<F::Target>) -> Q<M> {
+        Q::from_filter(Filter::Related {
+            field: Cow::Borrowed(self.name()),
+            target: super::filter::RelatedModel::Static(<F::Target as crate::model::Model>::meta()),
+            filter: Box::new(q.into_filter()),
+        })
+    }
+}
+
 impl<M, T> Column<M, Option<T>> {
     /// `column IS NULL`.
     pub fn is_null(self) -> Q<M> {

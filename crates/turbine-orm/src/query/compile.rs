@@ -139,6 +139,48 @@ impl<'a> Scope<'a> {
             Filter::And(parts) => self.chain(parts, negated, true)?,
             Filter::Or(parts) => self.chain(parts, negated, false)?,
             Filter::Not(inner) => self.filter_inner(inner, true)?.not(),
+            Filter::Related {
+                field,
+                target,
+                filter,
+            } => self.related(field, target.meta(), filter, negated)?,
+        })
+    }
+
+    /// `fk IN (SELECT pk FROM target WHERE filter)`.
+    fn related(
+        &self,
+        field: &str,
+        target: &ModelMeta,
+        filter: &Filter,
+        negated: bool,
+    ) -> Result<SqExpr> {
+        let f = self.field(field)?;
+        match &f.relation {
+            Some(r)
+                if r.kind != crate::meta::RelationKind::ManyToMany && r.to == target.label() => {}
+            _ => {
+                return Err(Error::Query(format!(
+                    "{}.{field} is not a foreign key to {}",
+                    self.meta.label(),
+                    target.label()
+                )));
+            }
+        }
+        let inner = Scope::new(target, self.dialect);
+        let pk = super::select::primary_key(target)?;
+        let mut sel = SelectStatement::new();
+        sel.expr(inner.col(pk))
+            .from(Alias::new(target.table.as_str()));
+        if let Some(cond) = inner.filter(filter)? {
+            sel.and_where(cond);
+        }
+        let lhs = self.col(f);
+        let cond = lhs.clone().in_subquery(sel);
+        Ok(if negated && f.nullable {
+            cond.and(lhs.is_not_null())
+        } else {
+            cond
         })
     }
 

@@ -15,9 +15,11 @@
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use super::aggregate::Aggregate;
 use super::expr::Expr;
+use crate::meta::ModelMeta;
 use crate::value::Value;
 
 /// What a condition looks at.
@@ -140,6 +142,35 @@ pub enum Filter {
     /// The filter does not match (two-valued: a NULL comparison counts as not matching, so its
     /// negation matches, as in Django's `exclude`).
     Not(Box<Filter>),
+    /// The row the foreign key `field` points at matches `filter` (Django's `author__name=…`):
+    /// `field IN (SELECT key FROM target WHERE …)`.
+    Related {
+        /// The foreign key field.
+        field: Cow<'static, str>,
+        /// The model it points at.
+        target: RelatedModel,
+        /// The filter on that model.
+        filter: Box<Filter>,
+    },
+}
+
+/// The metadata of a model a [`Filter::Related`] looks into.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelatedModel {
+    /// A typed model's metadata.
+    Static(&'static ModelMeta),
+    /// A model from a registry (models defined at runtime).
+    Shared(Arc<ModelMeta>),
+}
+
+impl RelatedModel {
+    /// The metadata.
+    pub fn meta(&self) -> &ModelMeta {
+        match self {
+            RelatedModel::Static(m) => m,
+            RelatedModel::Shared(m) => m,
+        }
+    }
 }
 
 impl Filter {

@@ -43,7 +43,7 @@ pub(crate) use bulk::check_protected;
 pub use column::{JsonColumn, JsonKey, TextColumn};
 pub use eager::{Children, ForeignKeyField, Prefetch, PrefetchField};
 pub use expr::{ArithOp, Expr, IntoExpr, Numeric, TypedExpr};
-pub use filter::{Condition, Filter, Lookup, Q, Target};
+pub use filter::{Condition, Filter, Lookup, Q, RelatedModel, Target};
 pub use grouped::Grouped;
 pub use m2m::{M2mLink, ManyToManyManager};
 pub use order::{Field, Nulls, Order, OrderBy};
