@@ -157,8 +157,15 @@ impl Grouped<'_> {
                 scope.order(&mut sel, key)?;
             }
         }
-        if let Some(n) = self.query.limit {
-            sel.limit(n);
+        match (self.query.limit, self.query.offset) {
+            (Some(n), _) => {
+                sel.limit(n);
+            }
+            // SQLite needs a LIMIT before an OFFSET.
+            (None, Some(_)) if dialect == Dialect::Sqlite => {
+                sel.limit(i64::MAX as u64);
+            }
+            _ => {}
         }
         if let Some(n) = self.query.offset {
             sel.offset(n);

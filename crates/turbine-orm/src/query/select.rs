@@ -167,7 +167,7 @@ impl<'m> Query<'m> {
         Ok(self)
     }
 
-    /// Joins along every foreign key in `fields`, finding targets in `db`'s registry.
+    /// [`select_related`](Self::select_related), finding the target model in `registry`.
     pub fn select_related_in(
         self,
         registry: &'m crate::meta::Registry,
