@@ -26,8 +26,9 @@ pub(crate) fn write_back<M: Model>(
     }
     let fields: Vec<_> = column_fields(M::meta()).collect();
     for &i in positions {
-        let f = fields[i];
-        let value = values[i].clone();
+        let (Some(f), Some(value)) = (fields.get(i).copied(), values.get(i).cloned()) else {
+            continue;
+        };
         if f.primary_key {
             let key = M::Key::from_value(value).map_err(|message| Error::Decode {
                 field: format!("{}.{}", M::LABEL, f.name),
@@ -199,7 +200,7 @@ impl<'a, M: Model> Edit<'a, M> {
         let fields: Vec<_> = column_fields(M::meta()).collect();
         changed_positions(&self.snapshot, &self.model.to_values())
             .into_iter()
-            .map(|i| fields[i].name.as_str())
+            .filter_map(|i| fields.get(i).map(|f| f.name.as_str()))
             .collect()
     }
 

@@ -32,6 +32,21 @@ fn pk_index(meta: &ModelMeta) -> Result<usize> {
         .ok_or_else(|| Error::Query(format!("{} has no primary key", meta.label())))
 }
 
+/// Refuses values that do not match the model's columns (a `to_values` out of step with
+/// `meta`), instead of indexing past them.
+fn check_width(meta: &ModelMeta, values: &[Value]) -> Result<()> {
+    let n = column_fields(meta).count();
+    if values.len() == n {
+        Ok(())
+    } else {
+        Err(Error::Query(format!(
+            "{} has {n} columns but {} values were given",
+            meta.label(),
+            values.len()
+        )))
+    }
+}
+
 fn table(meta: &ModelMeta) -> Alias {
     Alias::new(meta.table.as_str())
 }
@@ -183,6 +198,7 @@ pub(crate) async fn insert(
     model: Option<TypeId>,
     values: &mut [Value],
 ) -> Result<Vec<usize>> {
+    check_width(meta, values)?;
     let plan = fill_insert(meta, values)?;
     validate(meta, values, |i| !plan.omit[i])?;
     let pk = pk_index(meta)?;
@@ -234,6 +250,7 @@ pub(crate) async fn insert_many(
     let pk = pk_index(meta)?;
     let mut plans = Vec::with_capacity(rows.len());
     for values in rows.iter_mut() {
+        check_width(meta, values)?;
         let plan = fill_insert(meta, values)?;
         validate(meta, values, |i| !plan.omit[i])?;
         let written = pairs(db, meta, values, |i| !plan.omit[i]);
@@ -302,6 +319,7 @@ pub(crate) async fn update(
     values: &mut [Value],
     only: Option<&[usize]>,
 ) -> Result<Vec<usize>> {
+    check_width(meta, values)?;
     let pk = pk_index(meta)?;
     if is_null(&values[pk]) {
         return Err(Error::Query(format!(

@@ -200,9 +200,7 @@ impl Query<'_> {
         let keys = self.keyset()?;
         let positions = self.keyset_positions(&keys)?;
         let mut rows = self.page_query(size, cursor).fetch(db).await?;
-        let next_cursor = split_page(&mut rows, size, |row| {
-            positions.iter().map(|&i| row.values()[i].clone()).collect()
-        });
+        let next_cursor = split_page(&mut rows, size, &positions, |row| row.values().to_vec())?;
         Ok(Page {
             items: rows,
             next_cursor,
@@ -215,12 +213,25 @@ impl Query<'_> {
 pub(crate) fn split_page<T>(
     items: &mut Vec<T>,
     size: u64,
-    key_values: impl Fn(&T) -> Vec<Value>,
-) -> Option<Cursor> {
+    positions: &[usize],
+    values_of: impl Fn(&T) -> Vec<Value>,
+) -> Result<Option<Cursor>> {
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     if items.len() <= size {
-        return None;
+        return Ok(None);
     }
     items.truncate(size);
-    items.last().map(|last| Cursor(key_values(last)))
+    let Some(last) = items.last() else {
+        return Ok(None);
+    };
+    let values = values_of(last);
+    positions
+        .iter()
+        .map(|&i| {
+            values.get(i).cloned().ok_or_else(|| {
+                Error::Query(format!("a row has {} values, expected more", values.len()))
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|v| Some(Cursor(v)))
 }

@@ -327,10 +327,7 @@ impl<M: Model> QuerySet<M> {
         let query = self.query.page_query(size, cursor);
         let rows = db.fetch(&query.to_statement(db.dialect())?).await?;
         let mut items = self.decode_rows(rows)?;
-        let next_cursor = split_page(&mut items, size, |m| {
-            let values = m.to_values();
-            positions.iter().map(|&i| values[i].clone()).collect()
-        });
+        let next_cursor = split_page(&mut items, size, &positions, M::to_values)?;
         self.load_prefetched(db, &mut items).await?;
         Ok(Page { items, next_cursor })
     }
