@@ -365,7 +365,7 @@ impl<'m> Query<'m> {
     pub async fn exists(&self, db: &Db) -> Result<bool> {
         let dialect = db.dialect();
         let (mut sel, _) = self.base(dialect)?;
-        sel.expr(SqExpr::val(1i32)).limit(1);
+        sel.expr(SqExpr::cust("1")).limit(1);
         if let Some(n) = self.offset {
             sel.offset(n);
         }
