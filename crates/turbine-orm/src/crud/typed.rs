@@ -104,9 +104,15 @@ pub(crate) async fn get_or_create<M: Model>(
         Err(Error::NotFound { .. }) => {}
         Err(e) => return Err(e),
     }
-    let model = create();
-    // In a savepoint: a unique violation (another request created the row meanwhile) leaves
-    // the surrounding transaction usable, and the row is read instead.
+    match insert_in_savepoint(db, create()).await? {
+        Some(m) => Ok((m, true)),
+        None => Ok((qs.get(db).await?, false)),
+    }
+}
+
+/// Inserts in a savepoint (a transaction outside one): a unique violation — another request
+/// created the row meanwhile — leaves the surrounding transaction usable and gives `None`.
+async fn insert_in_savepoint<M: Model>(db: &Db, model: M) -> Result<Option<M>> {
     let created = db
         .transaction(|tx| async move {
             let mut model = model;
@@ -115,8 +121,8 @@ pub(crate) async fn get_or_create<M: Model>(
         })
         .await;
     match created {
-        Ok(m) => Ok((m, true)),
-        Err(Error::UniqueViolation { .. }) => Ok((qs.get(db).await?, false)),
+        Ok(m) => Ok(Some(m)),
+        Err(Error::UniqueViolation { .. }) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -136,21 +142,10 @@ pub(crate) async fn update_or_create<M: Model>(
         };
         let mut found = match existing {
             Some(m) => m,
-            None => {
-                let model = create();
-                let created = tx
-                    .transaction(|sp| async move {
-                        let mut model = model;
-                        insert(&mut model, &sp).await?;
-                        Ok::<M, Error>(model)
-                    })
-                    .await;
-                match created {
-                    Ok(m) => return Ok((m, true)),
-                    Err(Error::UniqueViolation { .. }) => qs.get(&tx).await?,
-                    Err(e) => return Err(e),
-                }
-            }
+            None => match insert_in_savepoint(&tx, create()).await? {
+                Some(m) => return Ok((m, true)),
+                None => qs.get(&tx).await?,
+            },
         };
         let mut edit = Edit::new(&mut found);
         update(&mut edit);

@@ -189,6 +189,21 @@ fn insert_statement(
     Ok(dialect.build(&insert))
 }
 
+/// Stores the columns an insert left to the database, as it returned them, into `values`.
+fn store_returned(
+    meta: &ModelMeta,
+    omit: &[bool],
+    values: &mut [Value],
+    returned: Row,
+    set: &mut Vec<usize>,
+) {
+    let omitted = column_fields(meta).enumerate().filter(|(i, _)| omit[*i]);
+    for ((i, f), v) in omitted.zip(returned.into_values()) {
+        values[i] = coerce(v, &f.ty);
+        set.push(i);
+    }
+}
+
 /// Inserts one row: fills defaults, validates, runs observers around the INSERT, and stores
 /// what the database assigned (the identity key, database defaults) back into `values`.
 /// Returns the positions of the values the ORM or the database set.
@@ -226,12 +241,7 @@ pub(crate) async fn insert(
             .ok_or_else(|| {
                 Error::Query(format!("the insert into {} returned no row", meta.table))
             })?;
-        let fields: Vec<_> = column_fields(meta).collect();
-        let omitted = plan.omit.iter().enumerate().filter(|(_, o)| **o);
-        for ((i, _), v) in omitted.zip(row.into_values()) {
-            values[i] = coerce(v, &fields[i].ty);
-            set.push(i);
-        }
+        store_returned(meta, &plan.omit, values, row, &mut set);
     } else {
         execute(db, meta, &stmt).await?;
     }
@@ -265,7 +275,6 @@ pub(crate) async fn insert_many(
     };
     let per_statement = (limit / width).max(1);
     let all_default = |omit: &[bool]| omit.iter().all(|o| *o);
-    let fields: Vec<_> = column_fields(meta).collect();
     let mut set: Vec<Vec<usize>> = plans.iter().map(|p| p.filled.clone()).collect();
     // Groups of rows with the same omitted columns, in order.
     let mut groups: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
@@ -291,11 +300,7 @@ pub(crate) async fn insert_many(
                     )));
                 }
                 for (&r, row) in chunk.iter().zip(returned) {
-                    let omitted = omit.iter().enumerate().filter(|(_, o)| **o);
-                    for ((i, _), v) in omitted.zip(row.into_values()) {
-                        rows[r][i] = coerce(v, &fields[i].ty);
-                        set[r].push(i);
-                    }
+                    store_returned(meta, &omit, &mut rows[r], row, &mut set[r]);
                 }
             } else {
                 execute(db, meta, &stmt).await?;
