@@ -143,6 +143,7 @@ impl Battery for Orm {
         let sqlite = url.starts_with("sqlite:");
         setup.on_startup(move |cx| async move {
             let db = Db::connect(&url).await?;
+            db.set_registry(registry.clone())?;
             cx.insert(db);
             cx.insert(registry);
             Ok(())

@@ -31,8 +31,8 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
 use tokio::sync::Mutex;
@@ -40,6 +40,7 @@ use tokio::sync::Mutex;
 use crate::backend::{Backend, Connection, Dialect, Statement, TxOptions};
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
+use crate::meta::Registry;
 use crate::value::{Row, Value};
 
 /// A handle on the database: the pool, or one transaction.
@@ -54,6 +55,7 @@ pub struct Db {
 struct Shared {
     queries: AtomicU64,
     hooks: Hooks,
+    registry: OnceLock<Arc<Registry>>,
 }
 
 struct TxState {
@@ -108,6 +110,7 @@ impl Db {
             shared: Arc::new(Shared {
                 queries: AtomicU64::new(0),
                 hooks: Hooks::default(),
+                registry: OnceLock::new(),
             }),
             tx: None,
         }
@@ -132,6 +135,21 @@ impl Db {
     /// The lifecycle observers (after save, after delete…) that batteries register.
     pub fn hooks(&self) -> &Hooks {
         &self.shared.hooks
+    }
+
+    /// Gives every handle on this database the app's models, once (the app does it at start-up).
+    /// The ORM reads them for what one model's metadata cannot say: which models point at a
+    /// row being deleted (`on_delete = protect`), and explicit many-to-many `through` models.
+    pub fn set_registry(&self, registry: Arc<Registry>) -> Result<()> {
+        self.shared
+            .registry
+            .set(registry)
+            .map_err(|_| Error::Config("the model registry of this database is already set".into()))
+    }
+
+    /// The app's models, if [`set_registry`](Self::set_registry) was called.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.shared.registry.get().map(|r| &**r)
     }
 
     /// Runs a query, returning its rows.

@@ -41,6 +41,24 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Sets the primary key (after an insert assigned it).
     fn set_key(&mut self, key: Self::Key);
 
+    /// Sets one column field from a value: how an insert or a save writes back what the ORM
+    /// filled in (defaults, `auto_now` timestamps, database defaults). `#[derive(Model)]`
+    /// implements it; without it the ORM rebuilds the model with
+    /// [`from_fields`](Self::from_fields), which forgets loaded relations.
+    fn set_field(&mut self, field: &str, _value: Value) -> Result<()> {
+        Err(crate::error::Error::Query(format!(
+            "{} does not implement Model::set_field (for `{field}`)",
+            Self::LABEL
+        )))
+    }
+
+    /// The relation field `field` — a `ForeignKey<T>`, `Option<ForeignKey<T>>` or
+    /// `ManyToMany<T>` — for eager loading (`select_related`, `prefetch`) to fill.
+    /// `#[derive(Model)]` implements it; the default exposes none.
+    fn relation_mut(&mut self, _field: &str) -> Option<&mut dyn std::any::Any> {
+        None
+    }
+
     /// Runs before the model is inserted or updated; an error stops the save.
     fn before_save(
         &mut self,

@@ -192,6 +192,12 @@ impl Fields {
         self.values.next()
     }
 
+    /// The value `offset` places ahead, without consuming anything (`select_related` looks at a
+    /// joined key to tell a missing row from a present one).
+    pub fn peek(&self, offset: usize) -> Option<&Value> {
+        self.values.as_slice().get(offset)
+    }
+
     /// How many values are left.
     pub fn remaining(&self) -> usize {
         self.values.len()
