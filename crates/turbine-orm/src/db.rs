@@ -168,6 +168,23 @@ impl Db {
         }
     }
 
+    /// Runs a writing statement that returns rows (`INSERT … RETURNING`): on SQLite it must run
+    /// on the writer, where [`fetch`](Self::fetch) would use a read-only connection.
+    pub async fn fetch_write(&self, stmt: &Statement) -> Result<Vec<Row>> {
+        self.count();
+        match &self.tx {
+            None => self.backend.fetch_write(stmt).await,
+            Some(tx) => {
+                tx.conn()
+                    .await?
+                    .as_mut()
+                    .ok_or(Error::TransactionClosed)?
+                    .fetch(stmt)
+                    .await
+            }
+        }
+    }
+
     /// Runs a statement, returning the number of rows changed.
     pub async fn execute(&self, stmt: &Statement) -> Result<u64> {
         self.count();
@@ -322,18 +339,34 @@ pub struct Raw<'a> {
 }
 
 impl Raw<'_> {
-    /// Runs it and returns the rows.
+    /// Runs it and returns the rows. A statement that does not start with `SELECT` or `WITH`
+    /// (`INSERT … RETURNING`, `PRAGMA`…) runs on a connection that may write.
     pub async fn fetch_all(self) -> Result<Vec<Row>> {
-        self.db.fetch(&self.stmt).await
+        if is_read(&self.stmt.sql) {
+            self.db.fetch(&self.stmt).await
+        } else {
+            self.db.fetch_write(&self.stmt).await
+        }
     }
 
     /// Runs it and returns the first row, if any.
     pub async fn fetch_optional(self) -> Result<Option<Row>> {
-        Ok(self.db.fetch(&self.stmt).await?.into_iter().next())
+        Ok(self.fetch_all().await?.into_iter().next())
     }
 
     /// Runs it and returns the number of rows changed.
     pub async fn execute(self) -> Result<u64> {
         self.db.execute(&self.stmt).await
     }
+}
+
+/// `true` for SQL that only reads (starts with `SELECT` or `WITH`).
+fn is_read(sql: &str) -> bool {
+    let head: String = sql
+        .trim_start()
+        .chars()
+        .take(6)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    head.starts_with("SELECT") || head.starts_with("WITH")
 }

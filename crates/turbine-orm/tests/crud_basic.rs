@@ -59,11 +59,11 @@ async fn insert_many_is_one_statement_per_chunk() {
             .unwrap()
         })
         .await;
-        // SQLite: 4 columns → 8191 rows per statement (2 statements, each in its own write
-        // transaction); Postgres: one statement.
+        // SQLite: 4 columns → 8191 rows per statement: 2 statements in one transaction
+        // (BEGIN, INSERT, INSERT, COMMIT); Postgres: one statement.
         let expected = match db.dialect() {
             turbine_orm::backend::Dialect::Postgres => 1,
-            _ => 6,
+            _ => 4,
         };
         assert_eq!(n, expected, "{}", db.name());
         assert_eq!(users.len(), 10_000);
@@ -77,6 +77,28 @@ async fn insert_many_is_one_statement_per_chunk() {
         assert_eq!(User::objects().count(&db).await.unwrap(), 10_000);
         let u = User::get(&db, users[9_999].id).await.unwrap();
         assert_eq!(u.name, "u9999");
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn insert_many_is_all_or_nothing_across_statements() {
+    for db in dbs().await {
+        // The duplicate is in the second statement on SQLite: the first must not stay.
+        let mut users: Vec<User> = (0..9_000).map(|i| User::new(&format!("u{i}"))).collect();
+        users.push(User::new("u0"));
+        let err = User::insert_many(&db, users).await.unwrap_err();
+        assert!(
+            matches!(err, turbine_orm::Error::UniqueViolation { .. }),
+            "{}: {err:?}",
+            db.name()
+        );
+        assert_eq!(
+            User::objects().count(&db).await.unwrap(),
+            0,
+            "{}",
+            db.name()
+        );
         db.close().await;
     }
 }

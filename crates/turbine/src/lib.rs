@@ -69,4 +69,12 @@ pub mod prelude {
     pub use turbine_core::problem::Problem;
     pub use turbine_core::routing::{Routes, any, delete, get, head, options, patch, post, put};
     pub use turbine_core::{Error, Result};
+    /// The ORM's everyday names (feature `orm`): the `Db` extractor, the battery, the derive and
+    /// the trait, relation fields, and `ModelExt` (`Post::objects()`, `post.insert(&db)`…).
+    #[cfg(feature = "orm")]
+    pub use {
+        crate::Model,
+        turbine_orm::battery::Orm,
+        turbine_orm::{Db, ForeignKey, Json as JsonField, ManyToMany, ModelExt},
+    };
 }

@@ -85,17 +85,9 @@ fn by_field(meta: &ModelMeta, err: Error) -> Error {
     }
 }
 
-/// Runs a writing statement that returns rows (`… RETURNING`). On SQLite, outside a
-/// transaction, reads go to read-only connections, so the statement runs in a transaction on
-/// the writer.
+/// Runs a writing statement that returns rows (`… RETURNING`).
 async fn fetch_write(db: &Db, meta: &ModelMeta, stmt: Statement) -> Result<Vec<Row>> {
-    let rows = if db.dialect() == Dialect::Sqlite && !db.in_transaction() {
-        db.transaction(|tx| async move { tx.fetch(&stmt).await })
-            .await
-    } else {
-        db.fetch(&stmt).await
-    };
-    rows.map_err(|e| by_field(meta, e))
+    db.fetch_write(&stmt).await.map_err(|e| by_field(meta, e))
 }
 
 /// Runs a writing statement; returns the number of rows changed.
@@ -284,11 +276,41 @@ pub(crate) async fn insert_many(
             None => groups.push((plan.omit.clone(), vec![i])),
         }
     }
+    let size = |omit: &[bool]| if all_default(omit) { 1 } else { per_statement };
+    let statements: usize = groups
+        .iter()
+        .map(|(omit, members)| members.len().div_ceil(size(omit)))
+        .sum();
+    // All or nothing: several statements share one transaction.
+    if statements > 1 && !db.in_transaction() {
+        let (rows, set) = (&mut *rows, &mut set);
+        db.transaction(
+            |tx| async move { insert_groups(&tx, meta, &groups, size, rows, set).await },
+        )
+        .await?;
+    } else {
+        insert_groups(db, meta, &groups, size, rows, &mut set).await?;
+    }
+    for values in rows.iter() {
+        let written = pairs(db, meta, values, |_| true);
+        observe(db, meta, ChangeKind::Created, &values[pk], &written, false)?;
+    }
+    Ok(set)
+}
+
+/// The INSERT statements of [`insert_many`], group by group, chunk by chunk.
+async fn insert_groups(
+    db: &Db,
+    meta: &ModelMeta,
+    groups: &[(Vec<bool>, Vec<usize>)],
+    size: impl Fn(&[bool]) -> usize,
+    rows: &mut [Vec<Value>],
+    set: &mut [Vec<usize>],
+) -> Result<()> {
     for (omit, members) in groups {
-        let size = if all_default(&omit) { 1 } else { per_statement };
-        for chunk in members.chunks(size) {
+        for chunk in members.chunks(size(omit)) {
             let chunk_rows: Vec<&[Value]> = chunk.iter().map(|&i| rows[i].as_slice()).collect();
-            let stmt = insert_statement(meta, dialect, &omit, &chunk_rows)?;
+            let stmt = insert_statement(meta, db.dialect(), omit, &chunk_rows)?;
             if omit.iter().any(|o| *o) {
                 let returned = fetch_write(db, meta, stmt).await?;
                 if returned.len() != chunk.len() {
@@ -300,18 +322,14 @@ pub(crate) async fn insert_many(
                     )));
                 }
                 for (&r, row) in chunk.iter().zip(returned) {
-                    store_returned(meta, &omit, &mut rows[r], row, &mut set[r]);
+                    store_returned(meta, omit, &mut rows[r], row, &mut set[r]);
                 }
             } else {
                 execute(db, meta, &stmt).await?;
             }
         }
     }
-    for values in rows.iter() {
-        let written = pairs(db, meta, values, |_| true);
-        observe(db, meta, ChangeKind::Created, &values[pk], &written, false)?;
-    }
-    Ok(set)
+    Ok(())
 }
 
 /// Updates one row by its key: every column (`only = None`) or the given positions, plus the
