@@ -127,7 +127,11 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// - `impl Model for Post`: `type Key` (the primary key's type), `LABEL` (`"app.Post"`),
 ///   `meta()` (built once), `from_fields` / `to_values` (column fields in declaration order),
-///   `key` / `set_key`, and with `#[model(hooks)]` hook methods forwarding to `ModelHooks`.
+///   `key` / `set_key`, `set_field` (any column field but the key, from a `Value`: how inserts
+///   and saves write back what they filled in without touching loaded relations),
+///   `relation_mut` (the `ForeignKey<T>`, `Option<ForeignKey<T>>` and `ManyToMany<T>` fields,
+///   which `select_related` / `prefetch` fill), and with `#[model(hooks)]` hook methods
+///   forwarding to `ModelHooks`.
 /// - In `impl Post`: one constant per stored field, `Post::TITLE: Column<Post, String>`
 ///   (the field's name in capitals, with the field's visibility). A field named `label` makes
 ///   `Post::LABEL` its column; the model's label is then `<Post as Model>::LABEL`.

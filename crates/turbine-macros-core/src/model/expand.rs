@@ -1,5 +1,6 @@
 //! The code `#[derive(Model)]` generates: `impl Model` (metadata built once, reading and writing
-//! values in column order, the key, hooks) and the typed column constants.
+//! values in column order, the key, one field at a time for write-back, the relation fields for
+//! eager loading, hooks) and the typed column constants.
 //!
 //! Generated code names only `::turbine::__private::orm::…`, so apps never depend on the ORM's
 //! crates themselves. `meta()` never calls another model's `meta()`: relations use the target's
@@ -52,6 +53,8 @@ pub(crate) fn model(
         let (id, ty) = (&f.ident, &f.ty);
         quote_spanned!(ty.span()=> <#ty as #orm::value::FieldValue>::to_value(&self.#id))
     });
+    let set_field = set_field(specs, pk, &label);
+    let relation_mut = relation_mut(specs);
     let hooks = attrs.hooks.map(|at| {
         let hooks = quote_spanned!(at=> <Self as #orm::ModelHooks>);
         let fut =
@@ -111,6 +114,10 @@ pub(crate) fn model(
                 self.#pk_ident = key;
             }
 
+            #set_field
+
+            #relation_mut
+
             #hooks
         }
 
@@ -118,6 +125,75 @@ pub(crate) fn model(
         #[allow(dead_code)]
         impl #ident {
             #(#columns)*
+        }
+    }
+}
+
+/// `set_field`: one arm per column field but the primary key (`set_key` sets it), decoding the
+/// value into the field's type; a decode error names `app.Model.field`, an unknown field is
+/// `Error::Query`.
+fn set_field(specs: &[FieldSpec], pk: usize, label: &TokenStream) -> TokenStream {
+    let orm = orm();
+    let arms: Vec<TokenStream> = specs
+        .iter()
+        .enumerate()
+        .filter(|&(i, f)| i != pk && f.has_column())
+        .map(|(_, f)| {
+            let (id, ty, name) = (&f.ident, &f.ty, &f.name);
+            // Spanned at the type, so a type that is not stored is one error there.
+            quote_spanned! {ty.span()=>
+                #name => {
+                    self.#id = <#ty as #orm::value::FieldValue>::from_value(value).map_err(
+                        |message| #orm::Error::Decode {
+                            field: ::std::string::String::from(::core::concat!(#label, ".", #name)),
+                            message,
+                        },
+                    )?;
+                    ::core::result::Result::Ok(())
+                }
+            }
+        })
+        .collect();
+    // A model whose only column is its key has no use for the value.
+    let value = if arms.is_empty() {
+        quote!(_value)
+    } else {
+        quote!(value)
+    };
+    quote! {
+        fn set_field(&mut self, field: &str, #value: #orm::value::Value) -> #orm::Result<()> {
+            match field {
+                #(#arms)*
+                _ => ::core::result::Result::Err(#orm::Error::Query(::std::format!(
+                    "{} has no field `{}` to set (the primary key is set with set_key)",
+                    #label,
+                    field,
+                ))),
+            }
+        }
+    }
+}
+
+/// `relation_mut`: the `ForeignKey<T>`, `Option<ForeignKey<T>>` and `ManyToMany<T>` fields, for
+/// `select_related` / `prefetch` to fill.
+fn relation_mut(specs: &[FieldSpec]) -> TokenStream {
+    let arms = specs
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::ForeignKey { .. } | Kind::ManyToMany { .. }))
+        .map(|f| {
+            let (id, ty, name) = (&f.ident, &f.ty, &f.name);
+            let field = quote_spanned!(ty.span()=> &mut self.#id);
+            quote!(#name => ::core::option::Option::Some(#field),)
+        });
+    quote! {
+        fn relation_mut(
+            &mut self,
+            field: &str,
+        ) -> ::core::option::Option<&mut dyn ::core::any::Any> {
+            match field {
+                #(#arms)*
+                _ => ::core::option::Option::None,
+            }
         }
     }
 }
