@@ -100,7 +100,8 @@ async fn dbs() -> Vec<TestDb> {
         .await
         .expect("test databases");
     for db in &dbs {
-        db.set_registry(registry.clone()).expect("registry set once");
+        db.set_registry(registry.clone())
+            .expect("registry set once");
     }
     dbs
 }
@@ -193,7 +194,9 @@ async fn select_related_fills_foreign_keys_in_one_query() {
         );
         assert_eq!(books[1].format, Format::Ebook);
         assert!(
-            books.iter().all(|b| b.note.is_empty() && b.topics.get().is_none()),
+            books
+                .iter()
+                .all(|b| b.note.is_empty() && b.topics.get().is_none()),
             "skipped fields are Default, many-to-many fields not loaded"
         );
         db.close().await;
@@ -298,7 +301,11 @@ async fn reverse_foreign_keys_load_in_one_query() {
             .collect();
         assert_eq!(
             titles,
-            [("Ada", vec!["a1", "a2"]), ("Bob", vec!["b1"]), ("Cy", vec![])]
+            [
+                ("Ada", vec!["a1", "a2"]),
+                ("Bob", vec!["b1"]),
+                ("Cy", vec![])
+            ]
         );
         db.close().await;
     }
@@ -316,14 +323,23 @@ async fn insert_and_save_write_back_what_they_filled_and_keep_loaded_relations()
         assert_eq!(n, 1, "{}: one INSERT … RETURNING", db.name());
         assert!(b.id > 0);
         assert_eq!(b.copies, Some(3), "the ORM's default");
-        assert_eq!(b.shelf.as_deref(), Some("unshelved"), "the database default");
+        assert_eq!(
+            b.shelf.as_deref(),
+            Some("unshelved"),
+            "the database default"
+        );
         assert!(b.added_at > DateTime::<Utc>::MIN_UTC && b.changed_at > DateTime::<Utc>::MIN_UTC);
         assert_eq!(b.writer.get(), Some(&ada), "{}: still loaded", db.name());
         assert_eq!(b.topics.get(), Some(std::slice::from_ref(&rust)));
         assert_eq!(b.note, "not stored", "a skipped field is left alone");
         let stored = Book::get(&db, b.id).await.unwrap();
         assert_eq!(
-            (stored.copies, &stored.shelf, stored.added_at, stored.changed_at),
+            (
+                stored.copies,
+                &stored.shelf,
+                stored.added_at,
+                stored.changed_at
+            ),
             (b.copies, &b.shelf, b.added_at, b.changed_at),
             "{}: the written-back values are the stored ones",
             db.name()
@@ -379,7 +395,12 @@ async fn an_edit_saves_only_what_changed_and_keeps_loaded_relations() {
         assert_eq!(n, 1, "{}: one UPDATE", db.name());
         assert_eq!(loaded.title, "Final");
         assert!(loaded.changed_at > before, "auto_now written back");
-        assert_eq!(loaded.writer.get(), Some(&ada), "{}: still loaded", db.name());
+        assert_eq!(
+            loaded.writer.get(),
+            Some(&ada),
+            "{}: still loaded",
+            db.name()
+        );
         assert_eq!(loaded.views, 0, "the edit did not read the row again");
         let stored = Book::get(&db, b.id).await.unwrap();
         assert_eq!(stored.title, "Final");
