@@ -80,16 +80,24 @@ pub fn null_of(ty: &FieldType) -> Value {
     }
 }
 
+/// The values of a row: up to 8 inline, so decoding a result does not allocate per row.
+pub(crate) type Values = smallvec::SmallVec<[Value; 8]>;
+
 /// One result row: values by position, with the column names shared by every row of a result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     columns: Arc<[String]>,
-    values: Vec<Value>,
+    values: Values,
 }
 
 impl Row {
     /// A row of `values` under `columns` (same length).
     pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Self {
+        Self::from_values(columns, Values::from_vec(values))
+    }
+
+    /// A row from values decoded in place (the backends' path).
+    pub(crate) fn from_values(columns: Arc<[String]>, values: Values) -> Self {
         debug_assert_eq!(columns.len(), values.len());
         Self { columns, values }
     }
@@ -143,7 +151,7 @@ impl Row {
 
     /// The values, owned.
     pub fn into_values(self) -> Vec<Value> {
-        self.values
+        self.values.into_vec()
     }
 }
 
@@ -152,7 +160,7 @@ impl Row {
 #[derive(Debug)]
 pub struct Fields {
     columns: Arc<[String]>,
-    values: std::vec::IntoIter<Value>,
+    values: smallvec::IntoIter<[Value; 8]>,
     at: usize,
 }
 

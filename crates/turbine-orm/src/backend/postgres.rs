@@ -25,7 +25,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::{Backend, Connection, Dialect, Isolation, Statement, TxOptions};
 use crate::error::{Error, Result};
-use crate::value::{Row, Value};
+use crate::value::{Row, Value, Values};
 
 /// A PostgreSQL database.
 pub struct PgBackend {
@@ -216,21 +216,18 @@ fn decode_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
         .map(|c| c.name().to_string())
         .collect();
     let decoders: Vec<Decoder> = first.columns().iter().map(|c| decoder(c.type_())).collect();
-    rows.iter()
-        .map(|row| {
-            let values = decoders
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    d(row, i).map_err(|e| Error::Decode {
-                        field: columns[i].clone(),
-                        message: e.to_string(),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Row::new(columns.clone(), values))
-        })
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut values = Values::with_capacity(decoders.len());
+        for (i, decode) in decoders.iter().enumerate() {
+            values.push(decode(row, i).map_err(|e| Error::Decode {
+                field: columns[i].clone(),
+                message: e.to_string(),
+            })?);
+        }
+        out.push(Row::from_values(columns.clone(), values));
+    }
+    Ok(out)
 }
 
 async fn prepare(
