@@ -80,8 +80,8 @@ pub fn null_of(ty: &FieldType) -> Value {
     }
 }
 
-/// The values of a row: up to 8 inline, so decoding a result does not allocate per row.
-pub(crate) type Values = smallvec::SmallVec<[Value; 8]>;
+/// The values of a row: up to 4 inline, so decoding a result does not allocate per row.
+pub(crate) type Values = smallvec::SmallVec<[Value; 4]>;
 
 /// One result row: values by position, with the column names shared by every row of a result.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +160,7 @@ impl Row {
 #[derive(Debug)]
 pub struct Fields {
     columns: Arc<[String]>,
-    values: smallvec::IntoIter<[Value; 8]>,
+    values: smallvec::IntoIter<[Value; 4]>,
     at: usize,
 }
 
