@@ -30,6 +30,11 @@ use crate::value::{Row, Value, Values};
 /// A PostgreSQL database.
 pub struct PgBackend {
     pool: Pool,
+    /// Connections shared by every statement outside a transaction, taken round-robin:
+    /// statements issued together on one connection are pipelined by tokio-postgres (one
+    /// write and one read for many queries) instead of each taking a pooled connection.
+    shared: Vec<std::sync::RwLock<Option<Arc<Object>>>>,
+    next: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for PgBackend {
@@ -85,7 +90,40 @@ impl PgBackend {
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;
         drop(pool.get().await.map_err(|e| Error::Connect(e.into()))?);
-        Ok(Self { pool })
+        // A quarter of the pool (at least one, at most 8) is shared; the rest serves
+        // transactions.
+        let size = pool.status().max_size;
+        let mut shared = Vec::new();
+        for _ in 0..(size / 4).clamp(1, 8) {
+            let conn = pool.get().await.map_err(|e| Error::Connect(e.into()))?;
+            shared.push(std::sync::RwLock::new(Some(Arc::new(conn))));
+        }
+        Ok(Self {
+            pool,
+            shared,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    /// The next shared connection; a closed one (the server restarted) is replaced first.
+    async fn shared(&self) -> Result<Arc<Object>> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.shared.len();
+        let slot = &self.shared[i];
+        let conn = slot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| Error::Connect("the database pool is closed".into()))?;
+        if !conn.is_closed() {
+            return Ok(conn);
+        }
+        let fresh = Arc::new(self.conn().await?);
+        *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
+        // The closed connection leaves the pool instead of coming back to it.
+        if let Ok(old) = Arc::try_unwrap(conn) {
+            drop(Object::take(old));
+        }
+        Ok(fresh)
     }
 
     async fn conn(&self) -> Result<Object> {
@@ -296,7 +334,7 @@ impl Backend for PgBackend {
     }
 
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
-        Box::pin(async move { fetch_on(&self.conn().await?, stmt).await })
+        Box::pin(async move { fetch_on(&*self.shared().await?, stmt).await })
     }
 
     fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
@@ -304,7 +342,7 @@ impl Backend for PgBackend {
     }
 
     fn execute<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move { execute_on(&self.conn().await?, stmt).await })
+        Box::pin(async move { execute_on(&*self.shared().await?, stmt).await })
     }
 
     fn batch<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
@@ -339,7 +377,12 @@ impl Backend for PgBackend {
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move { self.pool.close() })
+        Box::pin(async move {
+            for slot in &self.shared {
+                slot.write().unwrap_or_else(|p| p.into_inner()).take();
+            }
+            self.pool.close()
+        })
     }
 }
 
