@@ -257,8 +257,8 @@ impl Db {
             .ok_or(Error::TransactionClosed)?;
         self.count();
         let finish = match (&end, commit) {
-            (None, true) => conn.batch("COMMIT").await,
-            (None, false) => conn.batch("ROLLBACK").await,
+            (None, true) => conn.commit().await,
+            (None, false) => conn.rollback().await,
             (Some((_, sp)), true) => conn.batch(&format!("RELEASE SAVEPOINT {sp}")).await,
             (Some((_, sp)), false) => {
                 conn.batch(&format!(

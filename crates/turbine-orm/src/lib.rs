@@ -23,6 +23,7 @@
 //! ```
 
 pub mod backend;
+pub mod battery;
 pub mod db;
 pub mod error;
 pub mod hooks;

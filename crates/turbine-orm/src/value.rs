@@ -158,6 +158,7 @@ pub struct Fields {
 
 impl Fields {
     /// Decodes the next value as `T`.
+    #[allow(clippy::should_implement_trait)] // typed per call, so not an Iterator
     pub fn next<T: FieldValue>(&mut self) -> Result<T> {
         let at = self.at;
         self.at += 1;

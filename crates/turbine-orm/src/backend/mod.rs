@@ -99,8 +99,12 @@ pub trait Connection: Send {
     fn fetch<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;
     /// Runs a statement and returns the number of rows it changed.
     fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>>;
-    /// Runs SQL text without parameters (transaction control, DDL; may hold several statements).
+    /// Runs SQL text without parameters (savepoints, DDL; may hold several statements).
     fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Commits the transaction; the connection then goes back to the pool when dropped.
+    fn commit(&mut self) -> BoxFuture<'_, Result<()>>;
+    /// Rolls the transaction back.
+    fn rollback(&mut self) -> BoxFuture<'_, Result<()>>;
 }
 
 /// A database: a pool of connections of one dialect.
@@ -114,8 +118,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Runs SQL text without parameters on a writing connection (DDL, several statements).
     fn batch<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
     /// Checks out a connection and begins a transaction on it (`BEGIN IMMEDIATE` on SQLite
-    /// unless read-only; the isolation level on Postgres). The caller commits or rolls back with
-    /// [`Connection::batch`].
+    /// unless read-only; the isolation level on Postgres). Dropping the connection without
+    /// [`Connection::commit`] or [`Connection::rollback`] closes it, so the database rolls back
+    /// and no half-finished transaction returns to the pool.
     fn begin(&self, options: TxOptions) -> BoxFuture<'_, Result<Box<dyn Connection>>>;
     /// Closes the pool.
     fn close(&self) -> BoxFuture<'_, ()>;

@@ -1,0 +1,220 @@
+//! The ORM as a battery: one call on the app builder registers the models, connects to the
+//! database at start-up, and gives handlers a [`Db`] extractor, a readiness check and the
+//! migration commands.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use turbine_core::battery::Setup;
+//! use turbine_orm::battery::Orm;
+//! use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta};
+//!
+//! let note = ModelMeta::new("notes", "Note")
+//!     .field(FieldMeta::auto_id())
+//!     .field(FieldMeta::new("body", FieldType::Text));
+//! let config = turbine_core::config::Config::builder()
+//!     .no_file()
+//!     .toml("[database]\nurl = 'sqlite::memory:'")
+//!     .env_vars::<String, String>([])
+//!     .load()
+//!     .unwrap();
+//! let mut setup = Setup::new(config);
+//! setup.install(Orm::new().meta(note)).unwrap();
+//! let parts = setup.finish().unwrap();
+//! assert_eq!(parts.health_checks.len(), 1, "a `database` readiness check");
+//! # }
+//! ```
+//!
+//! Settings (`[database]` in `turbine.toml`, or `TURBINE_DATABASE__URL`):
+//! - `url`: `sqlite://file.db` (default: the app's [`Orm::default_url`]), `sqlite::memory:`,
+//!   `postgres://user@host/db?pool_size=16`;
+//! - `auto_migrate`: apply pending migrations when the app starts (handy in development and for
+//!   a single-node deployment; off by default — run `migrate` as a deploy step instead).
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use http::request::Parts;
+use serde::{Deserialize, Serialize};
+use futures_util::future::BoxFuture;
+use turbine_core::battery::{Battery, Command, Setup};
+use turbine_core::check::Finding;
+use turbine_core::context::Context;
+use turbine_core::problem::Problem;
+
+use crate::db::Db;
+use crate::meta::{MetaError, ModelMeta, ModelRegistry, Registry};
+use crate::model::Model;
+
+/// `[database]` settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DatabaseSettings {
+    /// The database URL; `None` uses the app's default (an SQLite file).
+    pub url: Option<String>,
+    /// Apply pending migrations at start-up.
+    pub auto_migrate: bool,
+}
+
+/// A function that fills the database with demo or fixture data (`seed` command).
+pub type SeedFn = Box<dyn FnOnce(Db) -> BoxFuture<'static, crate::Result<()>> + Send>;
+
+/// The ORM battery: `App::new().battery(Orm::new().model::<Post>())`.
+pub struct Orm {
+    registry: ModelRegistry,
+    errors: Vec<MetaError>,
+    default_url: String,
+    seed: Option<SeedFn>,
+}
+
+impl std::fmt::Debug for Orm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orm")
+            .field("registry", &self.registry)
+            .field("default_url", &self.default_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Orm {
+    fn default() -> Self {
+        Self {
+            registry: ModelRegistry::new(),
+            errors: Vec::new(),
+            default_url: "sqlite://turbine.db".into(),
+            seed: None,
+        }
+    }
+}
+
+impl Orm {
+    /// The battery with no models yet, on `sqlite://turbine.db` unless configured.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a model defined in Rust (`#[derive(Model)]`).
+    pub fn model<M: Model>(self) -> Self {
+        self.meta(M::meta().clone())
+    }
+
+    /// Registers a model from metadata (defined at runtime, no Rust type).
+    pub fn meta(mut self, meta: ModelMeta) -> Self {
+        if let Err(e) = self.registry.register(meta) {
+            self.errors.push(e);
+        }
+        self
+    }
+
+    /// The database URL used when the config sets none (e.g. `sqlite://chirp.db`).
+    pub fn default_url(mut self, url: impl Into<String>) -> Self {
+        self.default_url = url.into();
+        self
+    }
+
+    /// The app's `seed` command: fills the database with demo data, in one transaction (all or
+    /// nothing).
+    pub fn seed<F, Fut>(mut self, seed: F) -> Self
+    where
+        F: FnOnce(Db) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = crate::Result<()>> + Send + 'static,
+    {
+        self.seed = Some(Box::new(move |db| Box::pin(seed(db))));
+        self
+    }
+}
+
+impl Battery for Orm {
+    fn name(&self) -> &'static str {
+        "orm"
+    }
+
+    fn install(self, setup: &mut Setup) -> turbine_core::Result<()> {
+        if let Some(e) = self.errors.into_iter().next() {
+            return Err(turbine_core::Error::other("registering models", e));
+        }
+        let registry = Arc::new(
+            self.registry
+                .finish()
+                .map_err(|e| turbine_core::Error::other("checking models", e))?,
+        );
+        let settings: DatabaseSettings = setup.section("database")?;
+        let url = settings.url.clone().unwrap_or(self.default_url);
+        let sqlite = url.starts_with("sqlite:");
+        setup.on_startup(move |cx| async move {
+            let db = Db::connect(&url).await?;
+            cx.insert(db);
+            cx.insert(registry);
+            Ok(())
+        });
+        if let Some(seed) = self.seed {
+            setup.command(Command::new(
+                clap::Command::new("seed").about("Fill the database with the app's demo data"),
+                move |ctx, _args| async move {
+                    let db = ctx.require::<Db>()?.clone();
+                    db.transaction(|tx| seed(tx)).await?;
+                    println!("Seeded the database.");
+                    Ok(())
+                },
+            ));
+        }
+        setup.health_check("database", |ctx| async move {
+            let db = ctx.get::<Db>().ok_or("not connected")?;
+            db.raw("SELECT 1", [])
+                .fetch_all()
+                .await
+                .map(drop)
+                .map_err(|_| "the database does not answer".to_string())
+        });
+        setup.on_shutdown(|ctx| async move {
+            if let Some(db) = ctx.get::<Db>() {
+                db.close().await;
+            }
+        });
+        setup.system_check(move |scope| {
+            let mut out = Vec::new();
+            if scope.deploy && sqlite {
+                out.push(
+                    Finding::warning(
+                        "orm.W001",
+                        "the database is SQLite: fine for one node, wrong for several",
+                    )
+                    .hint("run one node, or set database.url to a postgres:// URL"),
+                );
+            }
+            out
+        });
+        Ok(())
+    }
+}
+
+/// The models registered with the [`Orm`] battery, from the context.
+pub fn registry(ctx: &Context) -> Option<&Registry> {
+    ctx.get::<Arc<Registry>>().map(|r| r.as_ref())
+}
+
+/// Why a handler could not get a [`Db`]: the ORM battery is not installed.
+#[derive(Debug, Clone, Copy)]
+pub struct DbRejection;
+
+impl axum::response::IntoResponse for DbRejection {
+    fn into_response(self) -> axum::response::Response {
+        tracing::error!("a handler asked for Db but the orm battery is not installed");
+        Problem::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+    }
+}
+
+impl<S> FromRequestParts<S> for Db
+where
+    S: Send + Sync,
+    Context: FromRef<S>,
+{
+    type Rejection = DbRejection;
+
+    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Context::from_ref(state)
+            .get::<Db>()
+            .cloned()
+            .ok_or(DbRejection)
+    }
+}
