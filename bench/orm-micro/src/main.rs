@@ -4,8 +4,9 @@
 //! Cases: `one` fetches one row by primary key (`SELECT id, randomnumber FROM world WHERE id = $1`,
 //! the ids cycling through 1..=10,000) and decodes it; `many` fetches and decodes 1,000 rows
 //! (`... WHERE id BETWEEN 1 AND 1000`). Implementations: `raw` (one tokio-postgres connection,
-//! statements prepared once: the floor) and `raw-pool` (deadpool-postgres checkout and
-//! `prepare_cached` per query, as a handler pays them).
+//! statements prepared once: the floor), `raw-pool` (deadpool-postgres checkout and
+//! `prepare_cached` per query, as a handler pays them) and `orm-raw` (Turbine's ORM without its
+//! query builder: `Db::raw`, rows as values, decoded field by field).
 //!
 //! Each (implementation, case) runs `--warmup` unmeasured runs, then `--runs` measured runs of
 //! `--iters-one` / `--iters-many` operations, one at a time on a current-thread runtime, and
@@ -14,11 +15,12 @@
 //! time, not in the CPU time. `bench/orm-micro/run` adds instructions per operation (callgrind).
 //!
 //! ```text
-//! bench-orm-micro [--impl raw,raw-pool] [--case one,many] [--runs 5] [--warmup 1]
+//! bench-orm-micro [--impl raw,raw-pool,orm-raw] [--case one,many] [--runs 5] [--warmup 1]
 //!                 [--iters-one 20000] [--iters-many 300] [--json FILE]
 //! ```
 //! Database: `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/turbine_bench`.
 
+mod orm;
 mod raw;
 
 use std::{hint::black_box, time::Instant};
@@ -40,6 +42,7 @@ type AnyError = Box<dyn std::error::Error>;
 enum Impl {
     Raw(raw::Raw),
     RawPool(raw::RawPool),
+    OrmRaw(orm::OrmRaw),
 }
 
 impl Impl {
@@ -47,7 +50,12 @@ impl Impl {
         Ok(match name {
             "raw" => Self::Raw(raw::Raw::connect(url).await?),
             "raw-pool" => Self::RawPool(raw::RawPool::connect(url).await?),
-            other => return Err(format!("unknown implementation {other:?} (raw, raw-pool)").into()),
+            "orm-raw" => Self::OrmRaw(orm::OrmRaw::connect(url).await?),
+            other => {
+                return Err(
+                    format!("unknown implementation {other:?} (raw, raw-pool, orm-raw)").into(),
+                );
+            }
         })
     }
 
@@ -55,6 +63,7 @@ impl Impl {
         Ok(match self {
             Self::Raw(r) => r.one(id).await?,
             Self::RawPool(r) => r.one(id).await?,
+            Self::OrmRaw(r) => r.one(id).await?,
         })
     }
 
@@ -62,6 +71,7 @@ impl Impl {
         Ok(match self {
             Self::Raw(r) => r.many().await?,
             Self::RawPool(r) => r.many().await?,
+            Self::OrmRaw(r) => r.many().await?,
         })
     }
 }
@@ -120,7 +130,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, AnyError> {
     let mut a = Args {
-        impls: vec!["raw".into(), "raw-pool".into()],
+        impls: vec!["raw".into(), "raw-pool".into(), "orm-raw".into()],
         cases: vec!["one".into(), "many".into()],
         runs: 5,
         warmup: 1,
