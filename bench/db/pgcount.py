@@ -207,8 +207,8 @@ class CountingProxy:
                 self._pump(sreader, cwriter, session.server_message),
                 return_exceptions=True,  # one side ending closes the other; both then end
             )
-        except (OSError, asyncio.IncompleteReadError):
-            pass
+        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # a side closed, or the proxy is stopping
         finally:
             for w in (cwriter, swriter):
                 w.close()

@@ -11,7 +11,9 @@
 //!   each, then one bulk `UPDATE ... FROM unnest(...)` with the ids sorted (so concurrent updates
 //!   lock rows in the same order);
 //! - fortunes: the 12 rows plus the request-time one, sorted by message, hand-written HTML with
-//!   escaping ([`bench_tfb::render_fortunes`]).
+//!   escaping ([`bench_tfb::render_fortunes`]); with `BENCH_FORTUNES_TEMPLATE=minijinja`, rendered
+//!   through a minijinja template with auto-escaping instead, as Turbine renders (a variant that
+//!   shows what the template engine costs).
 //!
 //! Every response carries `Server`, hyper's `Date`, `Content-Type` and `Content-Length`.
 //! Listens on 127.0.0.1, port from `--port N`, `PORT`, or 8084. Tokio multi-thread runtime with
@@ -27,9 +29,11 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use std::sync::OnceLock;
+
 use bench_tfb::{
-    Fortune, SELECT_FORTUNES, SELECT_WORLD, Settings, UPDATE_WORLDS, World, new_random_number,
-    queries_param, random_id, render_fortunes,
+    ADDED_FORTUNE, Fortune, SELECT_FORTUNES, SELECT_WORLD, Settings, UPDATE_WORLDS, World,
+    new_random_number, queries_param, random_id, render_fortunes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::future::try_join_all;
@@ -37,6 +41,13 @@ use tokio_postgres::{NoTls, Statement};
 
 const DEFAULT_PORT: u16 = 8084;
 const SERVER_HEADER: [(HeaderName, &str); 1] = [(SERVER, "axum-pg")];
+/// The TechEmpower fortunes page as a template (`.html`: minijinja auto-escapes it).
+const FORTUNES_TEMPLATE: &str = "<!DOCTYPE html><html><head><title>Fortunes</title></head><body>\
+<table><tr><th>id</th><th>message</th></tr>{% for f in fortunes %}<tr><td>{{ f.id }}</td>\
+<td>{{ f.message }}</td></tr>{% endfor %}</table></body></html>";
+
+/// Set at start-up when `BENCH_FORTUNES_TEMPLATE=minijinja`.
+static TEMPLATES: OnceLock<minijinja::Environment<'static>> = OnceLock::new();
 
 /// A database failure, answered with 500 and the error text (a benchmark server, not a product).
 struct DbError(String);
@@ -96,14 +107,22 @@ async fn fortunes(State(pool): State<Pool>) -> Result<impl IntoResponse> {
     let client = pool.get().await?;
     let stmt = client.prepare_cached(SELECT_FORTUNES).await?;
     let rows = client.query(&stmt, &[]).await?;
-    let fortunes: Vec<Fortune> = rows
+    let mut fortunes: Vec<Fortune> = rows
         .iter()
         .map(|row| Fortune {
             id: row.get(0),
             message: row.get(1),
         })
         .collect();
-    Ok((SERVER_HEADER, Html(render_fortunes(&fortunes))))
+    let Some(env) = TEMPLATES.get() else {
+        return Ok((SERVER_HEADER, Html(render_fortunes(&fortunes))));
+    };
+    fortunes.push(Fortune::new(0, ADDED_FORTUNE));
+    fortunes.sort_unstable_by(|a, b| a.message.cmp(&b.message));
+    let html = env
+        .get_template("fortunes.html")?
+        .render(minijinja::context! { fortunes => minijinja::Value::from(minijinja::value::Serde(&fortunes)) })?;
+    Ok((SERVER_HEADER, Html(html)))
 }
 
 async fn updates(State(pool): State<Pool>, RawQuery(q): RawQuery) -> Result<impl IntoResponse> {
@@ -125,6 +144,19 @@ async fn updates(State(pool): State<Pool>, RawQuery(q): RawQuery) -> Result<impl
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let settings = Settings::from_env(DEFAULT_PORT);
+    match std::env::var("BENCH_FORTUNES_TEMPLATE").as_deref() {
+        Ok("minijinja") => {
+            let mut env = minijinja::Environment::new();
+            env.add_template("fortunes.html", FORTUNES_TEMPLATE)
+                .expect("the fortunes template parses");
+            let _ = TEMPLATES.set(env);
+        }
+        Ok("") | Err(_) => {}
+        Ok(other) => {
+            eprintln!("BENCH_FORTUNES_TEMPLATE: unknown value {other:?} (minijinja, or unset)");
+            std::process::exit(2);
+        }
+    }
     let pg_config: tokio_postgres::Config = settings
         .database_url
         .parse()
