@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The TechEmpower database tests for every server in bench/db/servers: `bench/run --db [options]`.
 
-For each server, in turn: bench/verify starts it behind the counting proxy and checks every
-endpoint (a server that fails is reported FAILED and never measured); then it is started again,
-pinned, straight on Postgres, and each case gets a warm-up and N measured wrk runs. Per run: the
+First bench/verify starts each server behind the counting proxy and checks every endpoint (a
+server that fails is reported FAILED and never measured). Then, per case and run, every server in
+turn is started pinned, straight on Postgres, warmed up, measured with wrk and stopped, so the
+servers' runs interleave and a noisy minute on the machine hits them alike. Per run: the
 server's CPU (its process tree, utime + stime), the CPU of the Postgres backends serving its
 database (the same, summed over the backends), wrk's own CPU, and the whole machine's. Results:
 a table on stdout and everything in bench/results/db.json. Usage and columns: bench/README.md.
@@ -217,6 +218,27 @@ def measure(a: argparse.Namespace, name: str, case: str, pid: int, kind: str, ru
     return ev
 
 
+def run_server_once(a, s: dict, case: str, r: int, tdir: str, db_url: str, db_name: str, env: dict,
+                    server_pin: list[str], work: Path, results: dict) -> str | None:
+    """Starts the server, warms it up, measures run r of case, stops it. Returns why it failed."""
+    name, port = s["name"], s["port"]
+    server = Server(command_for(s, tdir, db_url), server_pin, env, work / f"{name}.log")
+    try:
+        if R.cmd_wait_ready(argparse.Namespace(port=port, pid=server.pid, timeout=60)):
+            return f"did not start listening on 127.0.0.1:{port}\n{server.tail()}"
+        plan = ([("warmup", r, a.warmup)] if a.warmup else []) + [("run", r, a.duration)]
+        for kind, n, secs in plan:
+            ev = measure(a, name, case, server.pid, kind, n, secs, db_name)
+            if kind == "run":
+                ev["rss_kib"] = R.tree_rss_kib(server.pid)
+            results["runs"].append(ev)
+            if not ev.get("ok"):
+                return f"{kind} {n} of {CASES[case]} failed\n{server.tail()}"
+        return None
+    finally:
+        server.stop()
+
+
 # -------------------------------------------------------------------------------------- main
 
 
@@ -232,9 +254,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     p.add_argument("--pool-size", type=int, default=16, help="BENCH_DB_POOL_SIZE for every server (default 16)")
-    p.add_argument("--pg-cpu", default="1", choices=["0", "1", "any"],
-                   help="pin the Postgres backends serving the benchmark database to this CPU (default 1, "
-                        "with wrk; 0 = with the server; any = not pinned)")
+    p.add_argument("--pg-cpu", default="0", choices=["0", "1", "any"],
+                   help="pin the Postgres backends serving the benchmark database to this CPU (default 0: "
+                        "with the server, so CPU 0 is saturated and req/s reflects server + database cost; "
+                        "1 = with wrk; any = not pinned)")
     p.add_argument("--servers", default=str(DB_DIR / "servers"), help="server list (default bench/db/servers)")
     p.add_argument("--wait-quiet", type=float, default=0, help="before each run, wait up to N s for an idle machine")
     p.add_argument("--no-build", action="store_true", help="use the release binaries already built")
@@ -319,57 +342,49 @@ def main() -> int:
     log(f"{config['mode']} mode, Postgres backends on CPU {a.pg_cpu}: {a.duration}s runs x {a.runs}, "
         f"{a.warmup}s warm-up, wrk -t{a.threads} -c{a.connections}, pool {a.pool_size}; "
         f"servers: {', '.join(s['name'] for s in servers)}; cases: {', '.join(a.cases)}")
-    current: Server | None = None
-    try:
-        for s in servers:
-            name, port = s["name"], s["port"]
-            status = {"line": s["line"], "port": port, "package": s["package"]}
-            results["servers"][name] = status
-            if R.cmd_port_free(argparse.Namespace(port=port)):
-                status.update(status="failed", reason=f"port 127.0.0.1:{port} already in use (a leftover server?)")
-                log(f"{name} FAILED: {status['reason']}")
-                continue
-            log(f"{name}: bench/verify (started behind the counting proxy)")
-            vjson = work / f"{name}.verify.json"
-            vcmd = [str(BENCH / "verify"), "--url", f"http://127.0.0.1:{port}", "--db-url", db_url,
-                    "--json", str(vjson), "--server-log", str(work / f"{name}.verify.log"), "--"] \
-                + command_for(s, tdir, None)
-            v = subprocess.run(vcmd, env=env, capture_output=True, text=True)
-            sys.stderr.write("".join(f"  {line}\n" for line in v.stdout.splitlines()))
-            results["verifications"][name] = json.loads(vjson.read_text()) if vjson.exists() else {"stdout": v.stdout}
-            if v.returncode != 0:
-                status.update(status="failed", reason="bench/verify failed (see verifications)")
-                log(f"{name} FAILED: {status['reason']}")
-                continue
-            log(f"{name}: starting on 127.0.0.1:{port}")
-            current = Server(command_for(s, tdir, db_url), server_pin, env, work / f"{name}.log")
-            if R.cmd_wait_ready(argparse.Namespace(port=port, pid=current.pid, timeout=60)):
-                status.update(status="failed", reason=f"did not start listening on 127.0.0.1:{port}")
-                log(f"{name} FAILED: {status['reason']}\n{current.tail()}")
-                current.stop()
-                continue
-            failed = None
-            for case in a.cases:
-                psql(db_url, "VACUUM world")  # updates leave dead rows: each case starts clean
-                plan = ([("warmup", 0, a.warmup)] if a.warmup else []) + [("run", r, a.duration) for r in range(1, a.runs + 1)]
-                for kind, r, secs in plan:
-                    ev = measure(a, name, case, current.pid, kind, r, secs, db_name)
-                    results["runs"].append(ev)
-                    if not ev.get("ok"):
-                        failed = f"{kind} {r} of {CASES[case]} failed"
-                        break
+    ready = []  # servers that passed bench/verify, in list order
+    for s in servers:
+        name, port = s["name"], s["port"]
+        status = {"line": s["line"], "port": port, "package": s["package"]}
+        results["servers"][name] = status
+        if R.cmd_port_free(argparse.Namespace(port=port)):
+            status.update(status="failed", reason=f"port 127.0.0.1:{port} already in use (a leftover server?)")
+            log(f"{name} FAILED: {status['reason']}")
+            continue
+        log(f"{name}: bench/verify (started behind the counting proxy)")
+        vjson = work / f"{name}.verify.json"
+        vcmd = [str(BENCH / "verify"), "--url", f"http://127.0.0.1:{port}", "--db-url", db_url,
+                "--json", str(vjson), "--server-log", str(work / f"{name}.verify.log"), "--"] \
+            + command_for(s, tdir, None)
+        v = subprocess.run(vcmd, env=env, capture_output=True, text=True)
+        sys.stderr.write("".join(f"  {line}\n" for line in v.stdout.splitlines()))
+        results["verifications"][name] = json.loads(vjson.read_text()) if vjson.exists() else {"stdout": v.stdout}
+        if v.returncode != 0:
+            status.update(status="failed", reason="bench/verify failed (see verifications)")
+            log(f"{name} FAILED: {status['reason']}")
+            continue
+        ready.append(s)
+
+    # Interleaved: for each case and run, every server in turn, each freshly started and warmed
+    # up, so a noisy minute on the machine hits all servers' run r alike rather than one server.
+    for case in a.cases:
+        for r in range(1, a.runs + 1):
+            for s in ready:
+                name, status = s["name"], results["servers"][s["name"]]
+                if status.get("status") == "failed":
+                    continue
+                if r == 1 or case == "updates":
+                    psql(db_url, "VACUUM world")  # updates leave dead rows behind
+                failed = run_server_once(a, s, case, r, tdir, db_url, db_name, env, server_pin, work, results)
                 if failed:
-                    break
-            status["rss_kib"] = R.tree_rss_kib(current.pid)
-            status.update(status="failed", reason=failed) if failed else status.update(status="ok")
-            if failed:
-                log(f"{name} FAILED: {failed}\n{current.tail()}")
-            log(f"{name}: stopping")
-            current.stop()
-            current = None
-    finally:
-        if current:
-            current.stop()
+                    status.update(status="failed", reason=failed)
+                    log(f"{name} FAILED: {failed}")
+    for s in ready:
+        st = results["servers"][s["name"]]
+        st.setdefault("status", "ok")
+        rss = [ev["rss_kib"] for ev in results["runs"] if ev["server"] == s["name"] and "rss_kib" in ev]
+        if rss:
+            st["rss_kib"] = max(rss)
 
     text, summary, comparisons = table.render(facts, config, results, a.cases)
     print(text)
