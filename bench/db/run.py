@@ -63,15 +63,19 @@ def read_servers(path: Path) -> list[dict]:
     return servers
 
 
-def command_for(server: dict, target_dir: str, db_url: str | None) -> list[str]:
-    """The server's command with {bin}, {port}, {secret} filled in, and {db} too unless None
-    (bench/verify fills that with its proxy's URL)."""
-    subs = {"{bin}": f"{target_dir}/release/{server['package']}", "{port}": str(server["port"]),
-            "{secret}": secrets.token_hex(32)}
+def command_for(server: dict, target_dir: str, db_url: str | None, binary: list[str] | None = None) -> list[str]:
+    """The server's command with {bin} (default: the release binary; `binary` replaces it, e.g.
+    with valgrind in front), {port}, {secret} filled in, and {db} too unless None (bench/verify
+    fills that with its proxy's URL)."""
+    binary = binary or [f"{target_dir}/release/{server['package']}"]
+    subs = {"{port}": str(server["port"]), "{secret}": secrets.token_hex(32)}
     if db_url is not None:
         subs["{db}"] = db_url
     out = []
     for word in server["command"]:
+        if word == "{bin}":
+            out += binary
+            continue
         for k, v in subs.items():
             word = word.replace(k, v)
         out.append(word)
