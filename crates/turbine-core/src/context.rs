@@ -102,3 +102,17 @@ impl ContextBuilder {
         self.extensions.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// What the app binary was started to do: start-up hooks read it (from the
+/// [`ContextBuilder`]) to do work that only serving needs, such as applying migrations
+/// automatically, and skip it for a command like `migrate` itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Invocation {
+    /// Serving HTTP.
+    Serve,
+    /// Built in-process (`App::build`: tests, embedding).
+    Build,
+    /// Running a battery's subcommand, by name.
+    Command(String),
+}

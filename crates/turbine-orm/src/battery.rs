@@ -33,16 +33,20 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
+use futures_util::future::BoxFuture;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
-use futures_util::future::BoxFuture;
 use turbine_core::battery::{Battery, Command, Setup};
 use turbine_core::check::Finding;
-use turbine_core::context::Context;
+use turbine_core::context::{Context, Invocation};
 use turbine_core::problem::Problem;
 
+use std::path::PathBuf;
+
 use crate::db::Db;
+use crate::error::Error;
 use crate::meta::{MetaError, ModelMeta, ModelRegistry, Registry};
+use crate::migrate::{self, MigrateOptions, MigrationConfig, MigrationSet};
 use crate::model::Model;
 
 /// `[database]` settings.
@@ -52,8 +56,9 @@ use crate::model::Model;
 pub struct DatabaseSettings {
     /// The database URL; `None` uses the app's default (an SQLite file).
     pub url: Option<String>,
-    /// Apply pending migrations at start-up.
-    pub auto_migrate: bool,
+    /// Apply pending migrations at start-up (`None`: the app's [`Orm::auto_migrate`] default,
+    /// itself off unless the app turns it on).
+    pub auto_migrate: Option<bool>,
 }
 
 /// A function that fills the database with demo or fixture data (`seed` command).
@@ -65,6 +70,45 @@ pub struct Orm {
     errors: Vec<MetaError>,
     default_url: String,
     seed: Option<SeedFn>,
+    migrations: Migrations,
+    auto_migrate: bool,
+}
+
+/// Where an app's migrations live: the folder `makemigrations` writes to, and the files
+/// embedded in the binary (what `migrate` applies). Made by [`app_migrations!`](crate::app_migrations).
+#[derive(Debug, Clone)]
+pub struct Migrations {
+    /// The folder (absolute, from the app crate's manifest directory).
+    pub dir: PathBuf,
+    /// The embedded files, or why they could not be read.
+    pub embedded: Option<std::result::Result<MigrationSet, String>>,
+}
+
+impl Default for Migrations {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("migrations"),
+            embedded: None,
+        }
+    }
+}
+
+/// The app crate's `migrations/` folder and its files embedded in the binary, for
+/// [`Orm::migrations`]: `Orm::new().migrations(turbine::orm::app_migrations!())`.
+///
+/// `makemigrations` writes `migrations/embed.rs`, the list this includes; a new app starts
+/// with an `embed.rs` holding `[]`.
+#[macro_export]
+macro_rules! app_migrations {
+    () => {
+        $crate::app_migrations!("migrations")
+    };
+    ($dir:literal) => {
+        $crate::battery::Migrations {
+            dir: ::std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir)),
+            embedded: Some($crate::migrations!($dir).map_err(|e| e.to_string())),
+        }
+    };
 }
 
 impl std::fmt::Debug for Orm {
@@ -83,6 +127,8 @@ impl Default for Orm {
             errors: Vec::new(),
             default_url: "sqlite://turbine.db".into(),
             seed: None,
+            migrations: Migrations::default(),
+            auto_migrate: false,
         }
     }
 }
@@ -109,6 +155,20 @@ impl Orm {
     /// The database URL used when the config sets none (e.g. `sqlite://chirp.db`).
     pub fn default_url(mut self, url: impl Into<String>) -> Self {
         self.default_url = url.into();
+        self
+    }
+
+    /// The app's migrations ([`app_migrations!`](crate::app_migrations)); without this call,
+    /// the commands use `./migrations` read at run time.
+    pub fn migrations(mut self, migrations: Migrations) -> Self {
+        self.migrations = migrations;
+        self
+    }
+
+    /// Whether pending migrations are applied when the app starts, unless the config says
+    /// (`database.auto_migrate`). Never for the app's commands (`migrate` itself…).
+    pub fn auto_migrate(mut self, on: bool) -> Self {
+        self.auto_migrate = on;
         self
     }
 
@@ -141,8 +201,36 @@ impl Battery for Orm {
         let settings: DatabaseSettings = setup.section("database")?;
         let url = settings.url.clone().unwrap_or(self.default_url);
         let sqlite = url.starts_with("sqlite:");
+        let mut config = MigrationConfig::new(self.migrations.dir, (*registry).clone());
+        if let Some(embedded) = self.migrations.embedded {
+            let set = embedded.map_err(|e| {
+                turbine_core::Error::other("reading the embedded migrations", Error::Migration(e))
+            })?;
+            config = config.embedded(set);
+        }
+        let auto_migrate = settings
+            .auto_migrate
+            .unwrap_or(self.auto_migrate)
+            .then(|| config.set());
+        for command in migrate::commands(config) {
+            setup.command(command);
+        }
         setup.on_startup(move |cx| async move {
             let db = Db::connect(&url).await?;
+            db.set_registry(registry.clone())?;
+            let serving = !matches!(cx.get::<Invocation>(), Some(Invocation::Command(_)));
+            if let (Some(set), true) = (auto_migrate, serving) {
+                let report = migrate::migrate(
+                    &db,
+                    &set?,
+                    &MigrateOptions::new(),
+                    &migrate::Progress::quiet(),
+                )
+                .await?;
+                if !report.applied.is_empty() {
+                    tracing::info!(applied = ?report.applied, "applied migrations (database.auto_migrate)");
+                }
+            }
             cx.insert(db);
             cx.insert(registry);
             Ok(())
@@ -152,7 +240,7 @@ impl Battery for Orm {
                 clap::Command::new("seed").about("Fill the database with the app's demo data"),
                 move |ctx, _args| async move {
                     let db = ctx.require::<Db>()?.clone();
-                    db.transaction(|tx| seed(tx)).await?;
+                    db.transaction(seed).await?;
                     println!("Seeded the database.");
                     Ok(())
                 },

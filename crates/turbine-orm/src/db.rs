@@ -31,8 +31,8 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
 use tokio::sync::Mutex;
@@ -40,6 +40,7 @@ use tokio::sync::Mutex;
 use crate::backend::{Backend, Connection, Dialect, Statement, TxOptions};
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
+use crate::meta::Registry;
 use crate::value::{Row, Value};
 
 /// A handle on the database: the pool, or one transaction.
@@ -54,6 +55,7 @@ pub struct Db {
 struct Shared {
     queries: AtomicU64,
     hooks: Hooks,
+    registry: OnceLock<Arc<Registry>>,
 }
 
 struct TxState {
@@ -108,6 +110,7 @@ impl Db {
             shared: Arc::new(Shared {
                 queries: AtomicU64::new(0),
                 hooks: Hooks::default(),
+                registry: OnceLock::new(),
             }),
             tx: None,
         }
@@ -134,11 +137,43 @@ impl Db {
         &self.shared.hooks
     }
 
+    /// Gives every handle on this database the app's models, once (the app does it at start-up).
+    /// The ORM reads them for what one model's metadata cannot say: which models point at a
+    /// row being deleted (`on_delete = protect`), and explicit many-to-many `through` models.
+    pub fn set_registry(&self, registry: Arc<Registry>) -> Result<()> {
+        self.shared
+            .registry
+            .set(registry)
+            .map_err(|_| Error::Config("the model registry of this database is already set".into()))
+    }
+
+    /// The app's models, if [`set_registry`](Self::set_registry) was called.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.shared.registry.get().map(|r| &**r)
+    }
+
     /// Runs a query, returning its rows.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>> {
         self.count();
         match &self.tx {
             None => self.backend.fetch(stmt).await,
+            Some(tx) => {
+                tx.conn()
+                    .await?
+                    .as_mut()
+                    .ok_or(Error::TransactionClosed)?
+                    .fetch(stmt)
+                    .await
+            }
+        }
+    }
+
+    /// Runs a writing statement that returns rows (`INSERT … RETURNING`): on SQLite it must run
+    /// on the writer, where [`fetch`](Self::fetch) would use a read-only connection.
+    pub async fn fetch_write(&self, stmt: &Statement) -> Result<Vec<Row>> {
+        self.count();
+        match &self.tx {
+            None => self.backend.fetch_write(stmt).await,
             Some(tx) => {
                 tx.conn()
                     .await?
@@ -304,18 +339,34 @@ pub struct Raw<'a> {
 }
 
 impl Raw<'_> {
-    /// Runs it and returns the rows.
+    /// Runs it and returns the rows. A statement that does not start with `SELECT` or `WITH`
+    /// (`INSERT … RETURNING`, `PRAGMA`…) runs on a connection that may write.
     pub async fn fetch_all(self) -> Result<Vec<Row>> {
-        self.db.fetch(&self.stmt).await
+        if is_read(&self.stmt.sql) {
+            self.db.fetch(&self.stmt).await
+        } else {
+            self.db.fetch_write(&self.stmt).await
+        }
     }
 
     /// Runs it and returns the first row, if any.
     pub async fn fetch_optional(self) -> Result<Option<Row>> {
-        Ok(self.db.fetch(&self.stmt).await?.into_iter().next())
+        Ok(self.fetch_all().await?.into_iter().next())
     }
 
     /// Runs it and returns the number of rows changed.
     pub async fn execute(self) -> Result<u64> {
         self.db.execute(&self.stmt).await
     }
+}
+
+/// `true` for SQL that only reads (starts with `SELECT` or `WITH`).
+fn is_read(sql: &str) -> bool {
+    let head: String = sql
+        .trim_start()
+        .chars()
+        .take(6)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    head.starts_with("SELECT") || head.starts_with("WITH")
 }

@@ -24,6 +24,7 @@
 
 pub mod backend;
 pub mod battery;
+pub mod crud;
 pub mod db;
 pub mod error;
 pub mod hooks;
@@ -35,6 +36,7 @@ pub mod schema;
 pub mod testing;
 pub mod value;
 
+pub use crud::{ModelExt, Record};
 pub use db::Db;
 pub use error::{Error, Result};
 pub use model::{Column, ForeignKey, ManyToMany, Model, ModelHooks};

@@ -12,6 +12,11 @@ use crate::meta::{FieldType, ModelMeta};
 use crate::value::{FieldValue, Fields, Value};
 
 /// A Rust type stored as rows of a table. Implemented by `#[derive(Model)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model",
+    label = "relations point at models",
+    note = "derive it: `#[derive(turbine::Model)]`"
+)]
 pub trait Model: Sized + Send + Sync + 'static {
     /// The primary key's Rust type.
     type Key: FieldValue + Clone + PartialEq + std::fmt::Debug;
@@ -35,6 +40,24 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// Sets the primary key (after an insert assigned it).
     fn set_key(&mut self, key: Self::Key);
+
+    /// Sets one column field from a value: how an insert or a save writes back what the ORM
+    /// filled in (defaults, `auto_now` timestamps, database defaults). `#[derive(Model)]`
+    /// implements it; without it the ORM rebuilds the model with
+    /// [`from_fields`](Self::from_fields), which forgets loaded relations.
+    fn set_field(&mut self, field: &str, _value: Value) -> Result<()> {
+        Err(crate::error::Error::Query(format!(
+            "{} does not implement Model::set_field (for `{field}`)",
+            Self::LABEL
+        )))
+    }
+
+    /// The relation field `field` — a `ForeignKey<T>`, `Option<ForeignKey<T>>` or
+    /// `ManyToMany<T>` — for eager loading (`select_related`, `prefetch`) to fill.
+    /// `#[derive(Model)]` implements it; the default exposes none.
+    fn relation_mut(&mut self, _field: &str) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 
     /// Runs before the model is inserted or updated; an error stops the save.
     fn before_save(
@@ -63,6 +86,11 @@ pub trait Model: Sized + Send + Sync + 'static {
 
 /// A model's own lifecycle hooks, for `#[derive(Model)]` with `#[model(hooks)]`: implement
 /// this trait and the derive's `Model` impl forwards to it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[model(hooks)]` but no `impl ModelHooks for {Self}`",
+    label = "hooks are asked for here",
+    note = "implement the hooks you need: `impl turbine::orm::ModelHooks for {Self} {{ async fn before_save(…) … }}`, or remove `hooks`"
+)]
 pub trait ModelHooks: Model {
     /// See [`Model::before_save`].
     fn before_save(

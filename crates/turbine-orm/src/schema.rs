@@ -121,7 +121,7 @@ pub fn foreign_key(
         .primary_key()
         .ok_or_else(|| Error::Migration(format!("{} has no primary key", target.label())))?;
     let mut fk = ForeignKey::create();
-    fk.name(format!("{}_{}_fk", model.table, field.column))
+    fk.name(foreign_key_name(&model.table, &field.column))
         .from(
             Alias::new(model.table.as_str()),
             Alias::new(field.column.as_str()),
@@ -151,18 +151,28 @@ pub fn create_index(model: &ModelMeta, index: &IndexMeta) -> IndexCreateStatemen
     stmt
 }
 
+/// The name of the foreign-key constraint on `table.column`.
+pub fn foreign_key_name(table: &str, column: &str) -> String {
+    format!("{table}_{column}_fk")
+}
+
+/// The single-column index an `index = true` field gets (none for primary keys, unique fields,
+/// which their constraint already indexes, and many-to-many fields).
+pub fn field_index(model: &ModelMeta, field: &FieldMeta) -> Option<IndexMeta> {
+    (field.index && field.has_column() && !field.primary_key && !field.unique).then(|| IndexMeta {
+        name: format!("{}_{}_idx", model.table, field.column),
+        fields: vec![field.name.clone()],
+        unique: false,
+    })
+}
+
 /// The indexes a model's table carries: `index = true` fields (foreign keys included) and the
 /// model's own indexes and unique-together constraints.
 pub fn indexes(model: &ModelMeta) -> Vec<IndexMeta> {
     let mut out: Vec<IndexMeta> = model
         .fields
         .iter()
-        .filter(|f| f.index && f.has_column() && !f.primary_key && !f.unique)
-        .map(|f| IndexMeta {
-            name: format!("{}_{}_idx", model.table, f.column),
-            fields: vec![f.name.clone()],
-            unique: false,
-        })
+        .filter_map(|f| field_index(model, f))
         .collect();
     out.extend(model.indexes.iter().cloned());
     out
@@ -175,8 +185,31 @@ pub fn create_model(
     models: &[ModelMeta],
     dialect: Dialect,
 ) -> Result<Vec<String>> {
+    let mut out = vec![create_table(model, models, dialect)?];
+    out.extend(
+        indexes(model)
+            .iter()
+            .map(|i| dialect.build_schema(&create_index(model, i))),
+    );
+    Ok(out)
+}
+
+/// The `CREATE TABLE` of a model (columns, primary key, checks, foreign keys), without its
+/// indexes.
+pub fn create_table(model: &ModelMeta, models: &[ModelMeta], dialect: Dialect) -> Result<String> {
+    create_table_as(model, &model.table, models, dialect)
+}
+
+/// [`create_table`] under another table name (the SQLite copy-table rebuild creates the new
+/// table beside the old one); constraint names and self-references keep the model's table.
+pub(crate) fn create_table_as(
+    model: &ModelMeta,
+    name: &str,
+    models: &[ModelMeta],
+    dialect: Dialect,
+) -> Result<String> {
     let mut table = Table::create();
-    table.table(Alias::new(model.table.as_str()));
+    table.table(Alias::new(name));
     for field in model.fields.iter().filter(|f| f.has_column()) {
         table.col(column_def(field, dialect));
         if let Some(mut fk) = foreign_key(model, field, models)? {
@@ -189,13 +222,7 @@ pub fn create_model(
             Expr::cust(check.sql.clone()),
         ));
     }
-    let mut out = vec![dialect.build_schema(&table)];
-    out.extend(
-        indexes(model)
-            .iter()
-            .map(|i| dialect.build_schema(&create_index(model, i))),
-    );
-    Ok(out)
+    Ok(dialect.build_schema(&table))
 }
 
 /// `DROP TABLE` for a model.

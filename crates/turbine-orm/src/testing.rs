@@ -37,6 +37,7 @@ pub const POSTGRES_URL_VAR: &str = "TURBINE_TEST_POSTGRES_URL";
 pub struct TestDb {
     db: Db,
     name: String,
+    url: String,
     cleanup: Cleanup,
 }
 
@@ -97,10 +98,12 @@ impl TestDb {
     pub async fn sqlite() -> Result<Self> {
         let dir = tempfile::tempdir().map_err(|e| Error::Config(e.to_string()))?;
         let path = dir.path().join("test.db");
-        let db = Db::connect(&format!("sqlite://{}", path.display())).await?;
+        let url = format!("sqlite://{}", path.display());
+        let db = Db::connect(&url).await?;
         Ok(Self {
             db,
             name: "sqlite".into(),
+            url,
             cleanup: Cleanup::File(dir),
         })
     }
@@ -114,10 +117,12 @@ impl TestDb {
         let admin = Db::connect(&admin_url).await?;
         admin.batch(&format!("CREATE DATABASE {database}")).await?;
         admin.close().await;
-        let db = Db::connect(&with_database(&admin_url, &database)).await?;
+        let url = with_database(&admin_url, &database);
+        let db = Db::connect(&url).await?;
         Ok(Some(Self {
             db,
             name: "postgres".into(),
+            url,
             cleanup: Cleanup::Postgres {
                 admin_url,
                 database,
@@ -154,6 +159,11 @@ impl TestDb {
     /// `sqlite` or `postgres`, for messages.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The URL of this database, to open more handles on it (another "node").
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The handle (also reachable through `Deref`).

@@ -192,6 +192,12 @@ impl Fields {
         self.values.next()
     }
 
+    /// The value `offset` places ahead, without consuming anything (`select_related` looks at a
+    /// joined key to tell a missing row from a present one).
+    pub fn peek(&self, offset: usize) -> Option<&Value> {
+        self.values.as_slice().get(offset)
+    }
+
     /// How many values are left.
     pub fn remaining(&self) -> usize {
         self.values.len()
@@ -202,6 +208,12 @@ impl Fields {
 ///
 /// Conversions from values are lenient about representation (SQLite returns booleans as
 /// integers, timestamps, UUIDs and decimals as text) and strict about meaning.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a model field",
+    label = "not a stored field type",
+    note = "stored types: bool, i16, i32, i64, f32, f64, Decimal, String, Vec<u8>, Uuid, NaiveDate, NaiveTime, DateTime<Utc>, serde_json::Value, Json<T>, a `#[derive(Choices)]` enum, Option<…> of these, ForeignKey<M>",
+    note = "a field that is not stored takes `#[field(skip)]`"
+)]
 pub trait FieldValue: Sized + Send + Sync + 'static {
     /// `Option<T>` is nullable; nothing else is.
     const NULLABLE: bool = false;
@@ -518,3 +530,41 @@ impl<T: FieldValue> FieldValue for Option<T> {
         }
     }
 }
+
+/// A string that is none of the values of a string-backed enum (`#[derive(Choices)]`'s
+/// `FromStr`).
+///
+/// ```
+/// use turbine_orm::value::UnknownChoice;
+///
+/// let e = UnknownChoice { value: "gone".into(), type_name: "Status", allowed: &["draft", "live"] };
+/// assert_eq!(e.to_string(), r#"`gone` is not a Status; expected one of "draft", "live""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownChoice {
+    /// The string given.
+    pub value: String,
+    /// The enum's name.
+    pub type_name: &'static str,
+    /// The allowed values.
+    pub allowed: &'static [&'static str],
+}
+
+impl std::fmt::Display for UnknownChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` is not a {}; expected one of ",
+            self.value, self.type_name
+        )?;
+        for (i, v) in self.allowed.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{v:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownChoice {}

@@ -441,3 +441,35 @@ async fn statements_are_counted() -> turbine_orm::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_statement_prepared_before_a_schema_change_still_runs_after_it() -> turbine_orm::Result<()>
+{
+    for db in TestDb::all_with(&[counter()]).await? {
+        insert_n(&db, 1).await?;
+        let select = "SELECT * FROM t_counter";
+        assert_eq!(db.raw(select, []).fetch_all().await?[0].len(), 2);
+        db.batch("ALTER TABLE t_counter ADD COLUMN label text")
+            .await?;
+        // Postgres refuses the cached plan ("must not change result type") until re-prepared.
+        let rows = db.raw(select, []).fetch_all().await?;
+        assert_eq!(rows[0].len(), 3, "{}", db.name());
+        db.close().await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn raw_writes_that_return_rows_run_on_a_writing_connection() -> turbine_orm::Result<()> {
+    for db in TestDb::all_with(&[counter()]).await? {
+        let sql = match db.dialect() {
+            Dialect::Postgres => "INSERT INTO t_counter (n) VALUES ($1) RETURNING id",
+            _ => "INSERT INTO t_counter (n) VALUES (?) RETURNING id",
+        };
+        let rows = db.raw(sql, [5i64.into()]).fetch_all().await?;
+        assert_eq!(rows[0].decode::<i64>("id")?, 1, "{}", db.name());
+        assert_eq!(ns(&db).await?, vec![5]);
+        db.close().await;
+    }
+    Ok(())
+}

@@ -25,7 +25,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 use turbine_core::battery::{Battery, Setup, SetupParts, ShutdownHook};
 use turbine_core::config::Config;
-use turbine_core::context::{Context, ContextBuilder};
+use turbine_core::context::{Context, ContextBuilder, Invocation};
 use turbine_core::problem::Problem;
 use turbine_core::routing::{MethodRoutes, RouteInfo, Routes};
 use turbine_core::{Error, Result};
@@ -137,7 +137,7 @@ impl App {
             Some(c) => c,
             None => Config::load()?,
         };
-        start(self.assemble(config)?).await
+        start(self.assemble(config)?, Invocation::Build).await
     }
 
     /// Replays the recorded calls onto a [`Setup`].
@@ -196,10 +196,11 @@ impl BuiltApp {
 }
 
 /// Runs the start-up hooks, freezes the context and wraps the router in the default stack.
-pub(crate) async fn start(parts: SetupParts) -> Result<BuiltApp> {
+pub(crate) async fn start(parts: SetupParts, invocation: Invocation) -> Result<BuiltApp> {
     let config = parts.config.clone();
     let metrics = config.settings().observability.metrics.then(Metrics::new);
     let builder = ContextBuilder::new(config.clone());
+    builder.insert(invocation);
     if let Some(m) = &metrics {
         builder.insert(m.clone());
     }

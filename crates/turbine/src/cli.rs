@@ -5,6 +5,7 @@ use tokio::net::TcpListener;
 use turbine_core::battery::SetupParts;
 use turbine_core::check::{CheckScope, Level};
 use turbine_core::config::Config;
+use turbine_core::context::Invocation;
 use turbine_core::{Error, Result};
 
 use crate::app::{App, start};
@@ -81,7 +82,7 @@ async fn dispatch(app: App) -> Result<i32> {
         let command = parts.commands.swap_remove(i);
         let sub = sub.clone();
         crate::observability::init_logging(&config)?;
-        let built = start(parts).await?;
+        let built = start(parts, Invocation::Command(name.to_string())).await?;
         let ctx = built.context().clone();
         let result = command.run(ctx, sub).await;
         built.shutdown().await;
@@ -137,7 +138,7 @@ async fn serve(parts: SetupParts, args: ServeArgs) -> Result<()> {
         let listener = TcpListener::bind((host.as_str(), port))
             .await
             .map_err(|e| Error::other(format!("cannot listen on {host}:{port}"), e))?;
-        let built = start(parts).await?;
+        let built = start(parts, Invocation::Serve).await?;
         let addr = listener.local_addr()?;
         tracing::info!(profile = %built.context().config().profile(), "listening on http://{addr}");
         built

@@ -15,7 +15,8 @@
 //! - [`App`]: the builder; [`prelude`]: what most handlers need;
 //! - [`middleware`]: the default stack and its extractors; [`observability`]: logs, health, metrics;
 //! - [`testing`] (feature `testing`): in-process test client and loopback test server;
-//! - [`config`], [`context`], [`battery`], [`problem`]: re-exported from `turbine-core`.
+//! - [`config`], [`context`], [`battery`], [`problem`]: re-exported from `turbine-core`;
+//! - `orm` (feature `orm`): the ORM, with `#[derive(Model)]` and `#[derive(Choices)]` at the root.
 
 mod app;
 mod checks;
@@ -31,9 +32,24 @@ pub use server::shutdown_signal;
 pub use turbine_core::{
     BoxError, Error, Result, battery, check, config, context, health, problem, routing,
 };
-/// The ORM battery (feature `orm`): model metadata and the registry so far.
+/// The ORM battery (feature `orm`): models, metadata, the registry, values and the database handle.
 #[cfg(feature = "orm")]
 pub use turbine_orm as orm;
+/// `#[derive(Model)]` and the [`Model`](turbine_orm::Model) trait (one name for both, like
+/// serde's `Serialize`), and `#[derive(Choices)]` for string-backed enums (feature `orm`).
+#[cfg(feature = "orm")]
+pub use {
+    turbine_macros::{Choices, Model},
+    turbine_orm::Model,
+};
+
+/// What generated code (`#[derive(Model)]`) names, so apps depend on `turbine` alone; not a
+/// public API.
+#[cfg(feature = "orm")]
+#[doc(hidden)]
+pub mod __private {
+    pub use turbine_orm as orm;
+}
 
 /// Re-exported crates, so apps need not pin their versions.
 pub mod reexports {
@@ -53,4 +69,12 @@ pub mod prelude {
     pub use turbine_core::problem::Problem;
     pub use turbine_core::routing::{Routes, any, delete, get, head, options, patch, post, put};
     pub use turbine_core::{Error, Result};
+    /// The ORM's everyday names (feature `orm`): the `Db` extractor, the battery, the derive and
+    /// the trait, relation fields, and `ModelExt` (`Post::objects()`, `post.insert(&db)`…).
+    #[cfg(feature = "orm")]
+    pub use {
+        crate::Model,
+        turbine_orm::battery::Orm,
+        turbine_orm::{Db, ForeignKey, Json as JsonField, ManyToMany, ModelExt},
+    };
 }

@@ -113,6 +113,9 @@ pub trait Backend: Send + Sync + 'static {
     fn dialect(&self) -> Dialect;
     /// Runs a query on any connection (a reader, on SQLite).
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;
+    /// Runs a writing statement that returns rows (`INSERT … RETURNING`), on a connection that
+    /// may write (the writer, on SQLite).
+    fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;
     /// Runs a writing statement (on the writer, on SQLite).
     fn execute<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>>;
     /// Runs SQL text without parameters on a writing connection (DDL, several statements).

@@ -233,10 +233,13 @@ fn decode_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
         .collect()
 }
 
-async fn prepare(client: &Object, stmt: &Statement) -> Result<tokio_postgres::Statement> {
-    let types: Vec<Type> = stmt.values.iter().map(pg_type).collect();
+async fn prepare(
+    client: &Object,
+    stmt: &Statement,
+    types: &[Type],
+) -> Result<tokio_postgres::Statement> {
     client
-        .prepare_typed_cached(&stmt.sql, &types)
+        .prepare_typed_cached(&stmt.sql, types)
         .await
         .map_err(map_error)
 }
@@ -249,23 +252,45 @@ fn refs(params: &[PostgresValue]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
+/// A cached statement whose result columns changed under it (a migration altered the table):
+/// Postgres refuses it until it is prepared again.
+fn is_stale_plan(err: &tokio_postgres::Error) -> bool {
+    err.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::FEATURE_NOT_SUPPORTED && db.message().contains("cached plan")
+    })
+}
+
+/// Runs `run` with the prepared statement; prepares it again once if its plan went stale.
+async fn with_statement<T, F, Fut>(client: &Object, stmt: &Statement, run: F) -> Result<T>
+where
+    F: Fn(tokio_postgres::Statement, Vec<PostgresValue>) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+{
+    let types: Vec<Type> = stmt.values.iter().map(pg_type).collect();
+    let prepared = prepare(client, stmt, &types).await?;
+    match run(prepared, params(stmt)).await {
+        Err(e) if is_stale_plan(&e) => {
+            client.statement_cache.remove(&stmt.sql, &types);
+            let prepared = prepare(client, stmt, &types).await?;
+            run(prepared, params(stmt)).await.map_err(map_error)
+        }
+        other => other.map_err(map_error),
+    }
+}
+
 async fn fetch_on(client: &Object, stmt: &Statement) -> Result<Vec<Row>> {
-    let prepared = prepare(client, stmt).await?;
-    let params = params(stmt);
-    let rows = client
-        .query(&prepared, &refs(&params))
-        .await
-        .map_err(map_error)?;
+    let rows = with_statement(client, stmt, |prepared, params| async move {
+        client.query(&prepared, &refs(&params)).await
+    })
+    .await?;
     decode_rows(rows)
 }
 
 async fn execute_on(client: &Object, stmt: &Statement) -> Result<u64> {
-    let prepared = prepare(client, stmt).await?;
-    let params = params(stmt);
-    client
-        .execute(&prepared, &refs(&params))
-        .await
-        .map_err(map_error)
+    with_statement(client, stmt, |prepared, params| async move {
+        client.execute(&prepared, &refs(&params)).await
+    })
+    .await
 }
 
 impl Backend for PgBackend {
@@ -275,6 +300,10 @@ impl Backend for PgBackend {
 
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
         Box::pin(async move { fetch_on(&self.conn().await?, stmt).await })
+    }
+
+    fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
+        self.fetch(stmt)
     }
 
     fn execute<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {

@@ -276,6 +276,10 @@ impl Backend for SqliteBackend {
         ))
     }
 
+    fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
+        Box::pin(fetch_on(&self.writer, stmt))
+    }
+
     fn execute<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
         Box::pin(execute_on(&self.writer, stmt))
     }

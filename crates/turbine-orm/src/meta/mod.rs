@@ -26,6 +26,7 @@ mod registry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use registry::join_model;
 pub use registry::{MetaError, ModelRegistry, Registry};
 
 /// The storage type of a field.

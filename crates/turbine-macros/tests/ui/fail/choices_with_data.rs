@@ -1,0 +1,9 @@
+use turbine::Choices;
+
+#[derive(Choices)]
+enum Status {
+    Draft,
+    Scheduled(u64),
+}
+
+fn main() {}

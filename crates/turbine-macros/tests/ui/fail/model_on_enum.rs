@@ -1,0 +1,8 @@
+use turbine::Model;
+
+#[derive(Model)]
+enum Status {
+    Draft,
+}
+
+fn main() {}

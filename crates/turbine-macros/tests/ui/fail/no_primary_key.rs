@@ -1,0 +1,8 @@
+use turbine::Model;
+
+#[derive(Model)]
+struct Note {
+    body: String,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use turbine::Model;
+use turbine::orm::ForeignKey;
+
+#[derive(Model)]
+struct User {
+    id: i64,
+}
+
+#[derive(Model)]
+struct Post {
+    id: i64,
+    #[field(on_delete = "set_null")]
+    author: ForeignKey<User>,
+}
+
+fn main() {}

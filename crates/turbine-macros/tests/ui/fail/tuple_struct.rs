@@ -1,0 +1,6 @@
+use turbine::Model;
+
+#[derive(Model)]
+struct Post(i64, String);
+
+fn main() {}

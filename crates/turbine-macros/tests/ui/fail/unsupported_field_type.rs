@@ -1,0 +1,9 @@
+use turbine::Model;
+
+#[derive(Model)]
+struct Post {
+    id: i64,
+    tags: Vec<String>,
+}
+
+fn main() {}

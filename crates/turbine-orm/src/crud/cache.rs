@@ -1,0 +1,56 @@
+//! Rendered SQL of the typed models' hot statements (get by key, insert, update, delete by
+//! key), kept per model type and dialect so that they are rendered once per process. Keyed by
+//! `TypeId`, so models defined at runtime (no Rust type) never share an entry.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use crate::backend::{Dialect, Statement};
+use crate::error::Result;
+use crate::value::Value;
+
+/// Which statement of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Get,
+    Insert,
+    Update,
+    Delete,
+}
+
+/// A cache entry's key: the model type, the dialect, the statement, and a variant (e.g. which
+/// columns an insert leaves to the database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) model: TypeId,
+    pub(crate) dialect: Dialect,
+    pub(crate) kind: Kind,
+    pub(crate) variant: u64,
+}
+
+static CACHE: LazyLock<RwLock<HashMap<Key, Arc<str>>>> = LazyLock::new(Default::default);
+
+/// The statement for `key` with `values` bound: from the cache, or built by `build` (which must
+/// bind exactly `values`, in order) and remembered.
+pub(crate) fn statement(
+    key: Option<Key>,
+    values: Vec<Value>,
+    build: impl FnOnce(&[Value]) -> Result<Statement>,
+) -> Result<Statement> {
+    let Some(key) = key else {
+        return build(&values);
+    };
+    if let Some(sql) = CACHE.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(Statement::new(sql.as_ref(), values));
+    }
+    let stmt = build(&values)?;
+    // Only remember SQL whose placeholders bind the given values in the given order.
+    if stmt.values == values {
+        CACHE
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Arc::from(stmt.sql.as_str()));
+    }
+    Ok(stmt)
+}
