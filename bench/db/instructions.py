@@ -84,7 +84,8 @@ def main() -> int:
     log("bench/db/setup")
     db_url = subprocess.run([str(DB_DIR / "setup")], check=True, capture_output=True, text=True).stdout.strip()
     db_name = urllib.parse.urlsplit(db_url).path.lstrip("/")
-    env = dict(os.environ, BENCH_DATABASE_URL=db_url, BENCH_DB_POOL_SIZE=str(a.pool_size))
+    os.environ["BENCH_DB_POOL_SIZE"] = str(a.pool_size)  # {pool} in bench/db/servers
+    env = dict(os.environ, BENCH_DATABASE_URL=db_url)
     work = Path(tempfile.mkdtemp(prefix="turbine-bench-dbinstr."))
     results: dict = {"servers": {}, "runs": []}
 

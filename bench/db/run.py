@@ -65,10 +65,11 @@ def read_servers(path: Path) -> list[dict]:
 
 def command_for(server: dict, target_dir: str, db_url: str | None, binary: list[str] | None = None) -> list[str]:
     """The server's command with {bin} (default: the release binary; `binary` replaces it, e.g.
-    with valgrind in front), {port}, {secret} filled in, and {db} too unless None (bench/verify
-    fills that with its proxy's URL)."""
+    with valgrind in front), {port}, {pool}, {secret} filled in, and {db} too unless None
+    (bench/verify fills that with its proxy's URL)."""
     binary = binary or [f"{target_dir}/release/{server['package']}"]
-    subs = {"{port}": str(server["port"]), "{secret}": secrets.token_hex(32)}
+    subs = {"{port}": str(server["port"]), "{secret}": secrets.token_hex(32),
+            "{pool}": os.environ.get("BENCH_DB_POOL_SIZE", "16")}
     if db_url is not None:
         subs["{db}"] = db_url
     out = []
@@ -341,7 +342,8 @@ def main() -> int:
               "warmup": a.warmup, "runs": a.runs, "connections": a.connections, "threads": a.threads,
               "pool_size": a.pool_size, "cases": {c: CASES[c] for c in a.cases}, "baseline": baseline,
               "servers_file": a.servers, "database": db_name, "target_dir": tdir}
-    env = dict(os.environ, BENCH_DATABASE_URL=db_url, BENCH_DB_POOL_SIZE=str(a.pool_size))
+    os.environ["BENCH_DB_POOL_SIZE"] = str(a.pool_size)  # {pool} in bench/db/servers
+    env = dict(os.environ, BENCH_DATABASE_URL=db_url)
     results = {"servers": {}, "runs": [], "verifications": {}}
     log(f"{config['mode']} mode, Postgres backends on CPU {a.pg_cpu}: {a.duration}s runs x {a.runs}, "
         f"{a.warmup}s warm-up, wrk -t{a.threads} -c{a.connections}, pool {a.pool_size}; "
