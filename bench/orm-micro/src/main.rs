@@ -5,8 +5,10 @@
 //! the ids cycling through 1..=10,000) and decodes it; `many` fetches and decodes 1,000 rows
 //! (`... WHERE id BETWEEN 1 AND 1000`). Implementations: `raw` (one tokio-postgres connection,
 //! statements prepared once: the floor), `raw-pool` (deadpool-postgres checkout and
-//! `prepare_cached` per query, as a handler pays them) and `orm-raw` (Turbine's ORM without its
-//! query builder: `Db::raw`, rows as values, decoded field by field).
+//! `prepare_cached` per query, as a handler pays them), `orm` (Turbine's ORM as an app uses it: a
+//! `#[derive(Model)]` model, `World::get(&db, id)` and `World::objects().filter(...).all(&db)`)
+//! and `orm-raw` (the ORM's data path without the query builder and the model: `Db::raw`, rows as
+//! values, decoded field by field).
 //!
 //! Each (implementation, case) runs `--warmup` unmeasured runs, then `--runs` measured runs of
 //! `--iters-one` / `--iters-many` operations, one at a time on a current-thread runtime, and
@@ -15,7 +17,7 @@
 //! time, not in the CPU time. `bench/orm-micro/run` adds instructions per operation (callgrind).
 //!
 //! ```text
-//! bench-orm-micro [--impl raw,raw-pool,orm-raw] [--case one,many] [--runs 5] [--warmup 1]
+//! bench-orm-micro [--impl raw,raw-pool,orm-raw,orm] [--case one,many] [--runs 5] [--warmup 1]
 //!                 [--iters-one 20000] [--iters-many 300] [--json FILE]
 //! ```
 //! Database: `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/turbine_bench`.
@@ -43,6 +45,7 @@ enum Impl {
     Raw(raw::Raw),
     RawPool(raw::RawPool),
     OrmRaw(orm::OrmRaw),
+    Orm(orm::Orm),
 }
 
 impl Impl {
@@ -51,10 +54,12 @@ impl Impl {
             "raw" => Self::Raw(raw::Raw::connect(url).await?),
             "raw-pool" => Self::RawPool(raw::RawPool::connect(url).await?),
             "orm-raw" => Self::OrmRaw(orm::OrmRaw::connect(url).await?),
+            "orm" => Self::Orm(orm::Orm::connect(url).await?),
             other => {
-                return Err(
-                    format!("unknown implementation {other:?} (raw, raw-pool, orm-raw)").into(),
-                );
+                return Err(format!(
+                    "unknown implementation {other:?} (raw, raw-pool, orm-raw, orm)"
+                )
+                .into());
             }
         })
     }
@@ -64,6 +69,7 @@ impl Impl {
             Self::Raw(r) => r.one(id).await?,
             Self::RawPool(r) => r.one(id).await?,
             Self::OrmRaw(r) => r.one(id).await?,
+            Self::Orm(r) => r.one(id).await?,
         })
     }
 
@@ -72,6 +78,7 @@ impl Impl {
             Self::Raw(r) => r.many().await?,
             Self::RawPool(r) => r.many().await?,
             Self::OrmRaw(r) => r.many().await?,
+            Self::Orm(r) => r.many().await?,
         })
     }
 }
@@ -130,7 +137,12 @@ struct Args {
 
 fn parse_args() -> Result<Args, AnyError> {
     let mut a = Args {
-        impls: vec!["raw".into(), "raw-pool".into(), "orm-raw".into()],
+        impls: vec![
+            "raw".into(),
+            "raw-pool".into(),
+            "orm-raw".into(),
+            "orm".into(),
+        ],
         cases: vec!["one".into(), "many".into()],
         runs: 5,
         warmup: 1,

@@ -1,9 +1,11 @@
-//! Turbine's ORM. `orm-raw`: the ORM's data path without its query builder — `Db::raw` with bound
+//! Turbine's ORM. `orm`: a model (`#[derive(Model)]`) read through the query API —
+//! `World::get(&db, id)` and `World::objects().filter(World::ID.between(1, 1000)).all(&db)`.
+//! `orm-raw`: the ORM's data path without the query builder and the model — `Db::raw` with bound
 //! values, the backend's typed statement cache, rows as `Value`s, decoded field by field as a
-//! model's `from_row` does. (`orm`, through the query API and `Model`, is added once the query
-//! API lands.)
+//! model's `from_row` does.
 
 use bench_tfb::World;
+use turbine::orm::ModelExt as _;
 use turbine_orm::{Db, Row};
 
 use crate::{MANY_FIRST, MANY_LAST, SELECT_MANY, SELECT_ONE};
@@ -16,6 +18,53 @@ fn world(row: Row) -> turbine_orm::Result<World> {
     })
 }
 
+/// The `world` table as a Turbine model.
+#[derive(turbine::Model, Debug, Clone)]
+#[model(app = "bench", table = "world")]
+pub(crate) struct WorldModel {
+    id: i32,
+    randomnumber: i32,
+}
+
+impl From<WorldModel> for World {
+    fn from(w: WorldModel) -> Self {
+        World {
+            id: w.id,
+            randomnumber: w.randomnumber,
+        }
+    }
+}
+
+async fn connect(url: &str) -> turbine_orm::Result<Db> {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Db::connect(&format!("{url}{sep}pool_size=1")).await
+}
+
+/// The query API and a model, on a pool of one connection (the same size as `raw-pool`'s).
+pub(crate) struct Orm {
+    db: Db,
+}
+
+impl Orm {
+    pub(crate) async fn connect(url: &str) -> turbine_orm::Result<Self> {
+        Ok(Self {
+            db: connect(url).await?,
+        })
+    }
+
+    pub(crate) async fn one(&self, id: i32) -> turbine_orm::Result<World> {
+        Ok(WorldModel::get(&self.db, id).await?.into())
+    }
+
+    pub(crate) async fn many(&self) -> turbine_orm::Result<Vec<World>> {
+        let rows = WorldModel::objects()
+            .filter(WorldModel::ID.between(MANY_FIRST, MANY_LAST))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(World::from).collect())
+    }
+}
+
 /// `Db::raw` on a pool of one connection (the same size as `raw-pool`'s).
 pub(crate) struct OrmRaw {
     db: Db,
@@ -23,9 +72,8 @@ pub(crate) struct OrmRaw {
 
 impl OrmRaw {
     pub(crate) async fn connect(url: &str) -> turbine_orm::Result<Self> {
-        let sep = if url.contains('?') { '&' } else { '?' };
         Ok(Self {
-            db: Db::connect(&format!("{url}{sep}pool_size=1")).await?,
+            db: connect(url).await?,
         })
     }
 
