@@ -32,7 +32,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(DB_DIR))
 import report as R  # noqa: E402
-from run import CASES, LUA, Server, command_for, log, pg_processes, psql, read_servers  # noqa: E402
+from run import CASES, LUA, Server, command_for, log, machine_facts, pg_processes, psql, read_servers  # noqa: E402
 
 
 def callgrind(vgdb: Path, flag: str, pid: int) -> None:
@@ -87,6 +87,8 @@ def main() -> int:
     os.environ["BENCH_DB_POOL_SIZE"] = str(a.pool_size)  # {pool} in bench/db/servers
     env = dict(os.environ, BENCH_DATABASE_URL=db_url)
     work = Path(tempfile.mkdtemp(prefix="turbine-bench-dbinstr."))
+    facts = machine_facts(work, db_url)
+    facts["valgrind"] = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
     results: dict = {"servers": {}, "runs": []}
 
     for s in servers:
@@ -157,7 +159,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"config": {k: v for k, v in vars(a).items()}, "baseline": baseline,
+    Path(a.out).write_text(json.dumps({"machine": facts, "config": vars(a), "baseline": baseline,
                                        **results, "table_markdown": text}, indent=2) + "\n")
     log(f"results: {a.out}")
     return 0

@@ -280,6 +280,17 @@ def parse_args() -> argparse.Namespace:
     return a
 
 
+def machine_facts(work: Path, db_url: str) -> dict:
+    """bench/report.py's machine facts (CPU, kernel, rustc, git commit…) plus Postgres' version."""
+    events = work / "facts.jsonl"
+    R.cmd_facts(argparse.Namespace(events=str(events), root=str(ROOT)))
+    facts = json.loads(events.read_text().splitlines()[0])
+    facts.pop("event", None)
+    facts["postgres"] = subprocess.run(["psql", "-X", "-At", db_url, "-c", "SELECT version()"],
+                                       capture_output=True, text=True).stdout.strip()
+    return facts
+
+
 def target_dir() -> str:
     try:
         meta = subprocess.run(["cargo", "metadata", "--no-deps", "--format-version", "1"], cwd=ROOT,
@@ -332,12 +343,7 @@ def main() -> int:
     db_name = urllib.parse.urlsplit(db_url).path.lstrip("/")
 
     work = Path(tempfile.mkdtemp(prefix="turbine-bench-db."))
-    events = work / "events.jsonl"
-    R.cmd_facts(argparse.Namespace(events=str(events), root=str(ROOT)))
-    facts = json.loads(events.read_text().splitlines()[0])
-    facts.pop("event", None)
-    facts["postgres"] = subprocess.run(["psql", "-X", "-At", db_url, "-c", "SELECT version()"],
-                                       capture_output=True, text=True).stdout.strip()
+    facts = machine_facts(work, db_url)
     config = {"mode": "pinned" if pinned else "shared", "pg_cpu": a.pg_cpu, "duration": a.duration,
               "warmup": a.warmup, "runs": a.runs, "connections": a.connections, "threads": a.threads,
               "pool_size": a.pool_size, "cases": {c: CASES[c] for c in a.cases}, "baseline": baseline,
