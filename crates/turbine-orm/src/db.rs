@@ -72,6 +72,22 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// Counts a statement and runs it with `$pool` on the pool, or with `$conn` on the
+/// transaction's connection.
+macro_rules! run {
+    ($db:expr, $pool:ident, $conn:ident, $arg:expr) => {{
+        $db.count();
+        match &$db.tx {
+            None => $db.backend.$pool($arg).await,
+            Some(tx) => {
+                let mut guard = tx.conn.lock().await;
+                let conn = guard.as_mut().ok_or(Error::TransactionClosed)?;
+                conn.$conn($arg).await
+            }
+        }
+    }};
+}
+
 impl Db {
     /// Connects to the database a URL names: `sqlite://path/to/file.db` (created if missing),
     /// `sqlite::memory:`, or `postgres://user@host:port/dbname`.
@@ -154,68 +170,24 @@ impl Db {
 
     /// Runs a query, returning its rows.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>> {
-        self.count();
-        match &self.tx {
-            None => self.backend.fetch(stmt).await,
-            Some(tx) => {
-                tx.conn()
-                    .await?
-                    .as_mut()
-                    .ok_or(Error::TransactionClosed)?
-                    .fetch(stmt)
-                    .await
-            }
-        }
+        run!(self, fetch, fetch, stmt)
     }
 
     /// Runs a writing statement that returns rows (`INSERT … RETURNING`): on SQLite it must run
     /// on the writer, where [`fetch`](Self::fetch) would use a read-only connection.
     pub async fn fetch_write(&self, stmt: &Statement) -> Result<Vec<Row>> {
-        self.count();
-        match &self.tx {
-            None => self.backend.fetch_write(stmt).await,
-            Some(tx) => {
-                tx.conn()
-                    .await?
-                    .as_mut()
-                    .ok_or(Error::TransactionClosed)?
-                    .fetch(stmt)
-                    .await
-            }
-        }
+        run!(self, fetch_write, fetch, stmt)
     }
 
     /// Runs a statement, returning the number of rows changed.
     pub async fn execute(&self, stmt: &Statement) -> Result<u64> {
-        self.count();
-        match &self.tx {
-            None => self.backend.execute(stmt).await,
-            Some(tx) => {
-                tx.conn()
-                    .await?
-                    .as_mut()
-                    .ok_or(Error::TransactionClosed)?
-                    .execute(stmt)
-                    .await
-            }
-        }
+        run!(self, execute, execute, stmt)
     }
 
     /// Runs SQL text without parameters (DDL; may hold several statements). Never put values in
     /// it: use [`raw`](Self::raw) for anything with values.
     pub async fn batch(&self, sql: &str) -> Result<()> {
-        self.count();
-        match &self.tx {
-            None => self.backend.batch(sql).await,
-            Some(tx) => {
-                tx.conn()
-                    .await?
-                    .as_mut()
-                    .ok_or(Error::TransactionClosed)?
-                    .batch(sql)
-                    .await
-            }
-        }
+        run!(self, batch, batch, sql)
     }
 
     /// Raw SQL with bound parameters (`?` placeholders on SQLite, `$1…` on Postgres).
@@ -321,12 +293,6 @@ impl Db {
 
     fn count(&self) {
         self.shared.queries.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl TxState {
-    async fn conn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Box<dyn Connection>>>> {
-        Ok(self.conn.lock().await)
     }
 }
 

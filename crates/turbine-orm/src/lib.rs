@@ -27,6 +27,7 @@ pub mod battery;
 pub mod crud;
 pub mod db;
 pub mod error;
+pub mod factory;
 pub mod hooks;
 pub mod meta;
 pub mod migrate;

@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 fn chirp() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chirp"));
-    // A clean environment: only what the test sets.
+    // A clean environment (only what the test sets) in a fresh folder, where the default
+    // `sqlite://chirp.db` is created.
+    let dir = tempfile::tempdir().unwrap().keep();
     cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(dir);
     cmd
 }
 
@@ -186,11 +189,27 @@ fn check_deploy_reports_production_risks() {
         .env("TURBINE_ENV", "prod")
         .env("TURBINE_SECRET_KEY", "Zx8v2Qm4Lp9Rt6Yw1Nc3Hb7Kd5Fg0Js2")
         .env("TURBINE_SERVER__ALLOWED_HOSTS", "[\"api.chirp.example\"]")
+        .env(
+            "TURBINE_DATABASE__URL",
+            "postgres://chirp@db.internal/chirp",
+        )
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("no issues"), "{text}");
+
+    // The same on the embedded SQLite default: a warning, not an error.
+    let out = chirp()
+        .args(["check", "--deploy"])
+        .env("TURBINE_ENV", "prod")
+        .env("TURBINE_SECRET_KEY", "Zx8v2Qm4Lp9Rt6Yw1Nc3Hb7Kd5Fg0Js2")
+        .env("TURBINE_SERVER__ALLOWED_HOSTS", "[\"api.chirp.example\"]")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("orm.W001"), "{text}");
 
     let out = chirp()
         .args(["check", "--deploy"])
@@ -212,4 +231,41 @@ fn unknown_command_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("frobnicate"), "{err}");
+}
+
+#[test]
+fn a_fresh_folder_migrates_seeds_and_serves_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = chirp().current_dir(dir.path()).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    assert!(run(&["showmigrations"]).contains("[ ] 0001_initial"));
+    assert!(run(&["migrate"]).contains("Applying 0001_initial"));
+    assert!(run(&["showmigrations"]).contains("[X] 0001_initial"));
+    assert!(run(&["seed"]).contains("Seeded"));
+    assert!(dir.path().join("chirp.db").exists());
+
+    let port = free_port();
+    let mut server = chirp()
+        .current_dir(dir.path())
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        match get(port, "/profiles/ada") {
+            Ok(r) if r.starts_with("HTTP/1.1 200") => break r,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            other => panic!("no answer: {other:?}"),
+        }
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(body.contains("\"display_name\":\"Ada Lovelace\""), "{body}");
 }

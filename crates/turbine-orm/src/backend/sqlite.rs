@@ -36,8 +36,63 @@ use crate::value::{DATETIME_TEXT_FORMAT, Row, Value, is_null};
 #[derive(Debug)]
 pub struct SqliteBackend {
     writer: SqlitePool,
+    readers: Arc<Readers>,
+}
+
+/// The read-only connections, replaced after a schema change: sqlx caches each statement's
+/// columns per connection, and a `SELECT *` prepared before an `ALTER TABLE` would read past them.
+#[derive(Debug)]
+struct Readers {
     /// `None` for an in-memory database, which only the writer connection can see.
-    readers: Option<SqlitePool>,
+    pool: std::sync::RwLock<Option<SqlitePool>>,
+    options: SqliteConnectOptions,
+    size: u32,
+}
+
+impl Readers {
+    fn get(&self) -> Option<SqlitePool> {
+        self.pool.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// New connections for the next reads; the old pool closes once its reads are done.
+    fn renew(&self) {
+        let mut pool = self.pool.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = pool.take() {
+            *pool = Some(reader_pool(self.size).connect_lazy_with(self.options.clone()));
+            tokio::spawn(async move { old.close().await });
+        }
+    }
+}
+
+fn reader_pool(size: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(30))
+}
+
+/// `true` for SQL that may change the schema (after which cached statements are stale).
+fn changes_schema(sql: &str) -> bool {
+    let upper = sql.to_ascii_uppercase();
+    ["CREATE ", "ALTER ", "DROP "]
+        .iter()
+        .any(|k| upper.contains(k))
+}
+
+/// Runs parameterless SQL on `conn`; after a schema change, forgets its cached statements and
+/// renews the readers.
+async fn batch_changing(
+    conn: &mut sqlx::SqliteConnection,
+    readers: &Readers,
+    sql: &str,
+) -> Result<()> {
+    batch_on(&mut *conn, sql).await?;
+    if changes_schema(sql) {
+        sqlx::Connection::clear_cached_statements(conn)
+            .await
+            .map_err(map_error)?;
+        readers.renew();
+    }
+    Ok(())
 }
 
 impl SqliteBackend {
@@ -60,19 +115,24 @@ impl SqliteBackend {
             .connect_with(options.clone())
             .await
             .map_err(|e| Error::Connect(e.into()))?;
-        let readers = if memory {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let size = (cpus * 2).max(4) as u32;
+        let reader_options = options.read_only(true);
+        let pool = if memory {
             None
         } else {
-            let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
             Some(
-                SqlitePoolOptions::new()
-                    .max_connections((cpus * 2).max(4) as u32)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(options.read_only(true))
+                reader_pool(size)
+                    .connect_with(reader_options.clone())
                     .await
                     .map_err(|e| Error::Connect(e.into()))?,
             )
         };
+        let readers = Arc::new(Readers {
+            pool: std::sync::RwLock::new(pool),
+            options: reader_options,
+            size,
+        });
         Ok(Self { writer, readers })
     }
 }
@@ -270,10 +330,12 @@ impl Backend for SqliteBackend {
     }
 
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
-        Box::pin(fetch_on(
-            self.readers.as_ref().unwrap_or(&self.writer),
-            stmt,
-        ))
+        Box::pin(async move {
+            match self.readers.get() {
+                Some(readers) => fetch_on(&readers, stmt).await,
+                None => fetch_on(&self.writer, stmt).await,
+            }
+        })
     }
 
     fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
@@ -285,24 +347,30 @@ impl Backend for SqliteBackend {
     }
 
     fn batch<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(batch_on(&self.writer, sql))
+        Box::pin(async move {
+            let mut conn = self.writer.acquire().await.map_err(map_error)?;
+            batch_changing(&mut conn, &self.readers, sql).await
+        })
     }
 
     fn begin(&self, options: TxOptions) -> BoxFuture<'_, Result<Box<dyn Connection>>> {
         Box::pin(async move {
-            let (pool, begin) = match (&self.readers, options.read_only) {
+            let (pool, begin) = match (self.readers.get(), options.read_only) {
                 (Some(readers), true) => (readers, "BEGIN"),
-                _ => (&self.writer, "BEGIN IMMEDIATE"),
+                _ => (self.writer.clone(), "BEGIN IMMEDIATE"),
             };
             let mut conn = pool.acquire().await.map_err(map_error)?;
             batch_on(&mut *conn, begin).await?;
-            Ok(Box::new(SqliteConnection { conn: Some(conn) }) as Box<dyn Connection>)
+            Ok(Box::new(SqliteConnection {
+                conn: Some(conn),
+                readers: self.readers.clone(),
+            }) as Box<dyn Connection>)
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Some(readers) = &self.readers {
+            if let Some(readers) = self.readers.get() {
                 readers.close().await;
             }
             self.writer.close().await;
@@ -314,6 +382,7 @@ impl Backend for SqliteBackend {
 struct SqliteConnection {
     /// `None` once committed or rolled back.
     conn: Option<PoolConnection<Sqlite>>,
+    readers: Arc<Readers>,
 }
 
 impl SqliteConnection {
@@ -357,7 +426,10 @@ impl Connection for SqliteConnection {
     }
 
     fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { batch_on(&mut **self.conn()?, sql).await })
+        Box::pin(async move {
+            let readers = self.readers.clone();
+            batch_changing(&mut **self.conn()?, &readers, sql).await
+        })
     }
 
     fn commit(&mut self) -> BoxFuture<'_, Result<()>> {

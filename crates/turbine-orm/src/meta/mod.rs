@@ -1,6 +1,6 @@
 //! Model metadata: what the ORM, migrations, the admin and REST resources know about a model.
 //!
-//! A [`ModelMeta`] is a plain value. `#[derive(Model)]` will produce one for a Rust struct, and
+//! A [`ModelMeta`] is a plain value. `#[derive(Model)]` produces one for a Rust struct, and
 //! code can build one at runtime with the builder methods here, so nothing downstream may assume a
 //! Rust type exists. An app's models live in a [`ModelRegistry`], filled explicitly when the app
 //! is built and checked as a whole by [`ModelRegistry::finish`].

@@ -1,6 +1,5 @@
-//! Test models for the query and CRUD suites, with `Model` implemented by hand (what
-//! `#[derive(Model)]` generates), and a fresh database per test with their tables and the
-//! registry installed.
+//! Test models for the query and CRUD suites (`#[derive(Model)]`, and one `Model` written by
+//! hand), and a fresh database per test with their tables and the registry installed.
 #![allow(dead_code, unreachable_pub)]
 
 pub mod models;

@@ -1,0 +1,115 @@
+//! Chirp's models: profiles, who follows whom, posts, comments and likes.
+//!
+//! The migrations in `migrations/` are generated from these by `cargo run -p chirp --
+//! makemigrations`; the binary embeds them and `migrate` applies them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use turbine::Model;
+use turbine::orm::ForeignKey;
+
+/// A person on Chirp (the auth battery will attach it to a user account).
+#[derive(Model, Debug, Clone, Serialize)]
+#[model(app = "chirp", ordering = ["handle"])]
+pub struct Profile {
+    /// Identity key.
+    pub id: i64,
+    /// `@handle`, unique.
+    #[field(
+        max_length = 30,
+        unique,
+        help_text = "Letters, digits and _; shown as @handle"
+    )]
+    pub handle: String,
+    /// The name people see.
+    #[field(max_length = 80)]
+    pub display_name: String,
+    /// A few words about them.
+    #[field(max_length = 160, default = "")]
+    pub bio: String,
+    /// When they joined.
+    #[field(auto_now_add)]
+    pub joined_at: DateTime<Utc>,
+}
+
+/// `follower` follows `followee`.
+#[derive(Model, Debug, Clone, Serialize)]
+#[model(
+    app = "chirp",
+    unique_together(fields = ["follower", "followee"]),
+    check(name = "chirp_follow_not_self", sql = "follower_id <> followee_id")
+)]
+pub struct Follow {
+    /// Identity key.
+    pub id: i64,
+    /// Who follows.
+    #[field(on_delete = "cascade", related_name = "following")]
+    pub follower: ForeignKey<Profile>,
+    /// Who is followed.
+    #[field(on_delete = "cascade", related_name = "followers")]
+    pub followee: ForeignKey<Profile>,
+    /// Since when.
+    #[field(auto_now_add)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A short post.
+#[derive(Model, Debug, Clone, Serialize)]
+#[model(
+    app = "chirp",
+    ordering = ["-created_at", "-id"],
+    index(fields = ["author", "created_at"])
+)]
+pub struct Post {
+    /// Identity key.
+    pub id: i64,
+    /// Who wrote it.
+    #[field(on_delete = "cascade", related_name = "posts")]
+    pub author: ForeignKey<Profile>,
+    /// The text.
+    #[field(max_length = 280)]
+    pub body: String,
+    /// How many likes (kept by `like`, with `like_count = like_count + 1`).
+    #[field(default = 0, db_default = "0", read_only)]
+    pub like_count: i64,
+    /// When it was posted.
+    #[field(auto_now_add)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A reply to a post.
+#[derive(Model, Debug, Clone, Serialize)]
+#[model(app = "chirp", ordering = ["created_at", "id"])]
+pub struct Comment {
+    /// Identity key.
+    pub id: i64,
+    /// The post.
+    #[field(on_delete = "cascade", related_name = "comments")]
+    pub post: ForeignKey<Post>,
+    /// Who wrote it.
+    #[field(on_delete = "cascade", related_name = "comments")]
+    pub author: ForeignKey<Profile>,
+    /// The text.
+    #[field(max_length = 280)]
+    pub body: String,
+    /// When.
+    #[field(auto_now_add)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// `profile` likes `post` (once).
+#[derive(Model, Debug, Clone, Serialize)]
+#[model(app = "chirp", unique_together(fields = ["post", "profile"]))]
+pub struct Like {
+    /// Identity key.
+    pub id: i64,
+    /// The post.
+    #[field(on_delete = "cascade", related_name = "likes")]
+    pub post: ForeignKey<Post>,
+    /// Who likes it.
+    #[field(on_delete = "cascade", related_name = "likes")]
+    pub profile: ForeignKey<Profile>,
+    /// When.
+    #[field(auto_now_add)]
+    pub created_at: DateTime<Utc>,
+}
