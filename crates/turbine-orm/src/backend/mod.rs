@@ -9,7 +9,10 @@ use futures_util::future::BoxFuture;
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
 
 use crate::error::Result;
-use crate::value::{Row, Value};
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::value::{Row, Value, Values};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -127,4 +130,25 @@ pub trait Backend: Send + Sync + 'static {
     fn begin(&self, options: TxOptions) -> BoxFuture<'_, Result<Box<dyn Connection>>>;
     /// Closes the pool.
     fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// Builds [`Row`]s from a driver's rows: `decode(row, i)` reads column `i`; a failure becomes
+/// [`Error::Decode`] naming the column.
+pub(crate) fn decode_rows<R, E: std::fmt::Display>(
+    rows: &[R],
+    columns: Arc<[String]>,
+    decode: impl Fn(&R, usize) -> std::result::Result<Value, E>,
+) -> Result<Vec<Row>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut values = Values::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(decode(row, i).map_err(|e| Error::Decode {
+                field: columns[i].clone(),
+                message: e.to_string(),
+            })?);
+        }
+        out.push(Row::from_values(columns.clone(), values));
+    }
+    Ok(out)
 }

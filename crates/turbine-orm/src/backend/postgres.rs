@@ -25,7 +25,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::{Backend, Connection, Dialect, Isolation, Statement, TxOptions};
 use crate::error::{Error, Result};
-use crate::value::{Row, Value, Values};
+use crate::value::{Row, Value};
 
 /// A PostgreSQL database.
 pub struct PgBackend {
@@ -254,18 +254,7 @@ fn decode_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
         .map(|c| c.name().to_string())
         .collect();
     let decoders: Vec<Decoder> = first.columns().iter().map(|c| decoder(c.type_())).collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut values = Values::with_capacity(decoders.len());
-        for (i, decode) in decoders.iter().enumerate() {
-            values.push(decode(row, i).map_err(|e| Error::Decode {
-                field: columns[i].clone(),
-                message: e.to_string(),
-            })?);
-        }
-        out.push(Row::from_values(columns.clone(), values));
-    }
-    Ok(out)
+    super::decode_rows(&rows, columns, |row, i| decoders[i](row, i))
 }
 
 async fn prepare(

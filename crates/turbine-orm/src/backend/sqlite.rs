@@ -30,7 +30,7 @@ use sqlx::{Arguments, AssertSqlSafe, Column, Row as _, Sqlite, TypeInfo, ValueRe
 
 use super::{Backend, Connection, Dialect, Statement, TxOptions};
 use crate::error::{Error, Result};
-use crate::value::{DATETIME_TEXT_FORMAT, Row, Value, Values, is_null};
+use crate::value::{DATETIME_TEXT_FORMAT, Row, Value, is_null};
 
 /// A SQLite database.
 #[derive(Debug)]
@@ -274,18 +274,7 @@ fn decode_rows(rows: Vec<SqliteRow>) -> Result<Vec<Row>> {
         .iter()
         .map(|c| c.name().to_string())
         .collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut values = Values::with_capacity(columns.len());
-        for i in 0..columns.len() {
-            values.push(decode_value(row, i).map_err(|e| Error::Decode {
-                field: columns[i].clone(),
-                message: e.to_string(),
-            })?);
-        }
-        out.push(Row::from_values(columns.clone(), values));
-    }
-    Ok(out)
+    super::decode_rows(&rows, columns, decode_value)
 }
 
 async fn fetch_on<'c, E>(executor: E, stmt: &Statement) -> Result<Vec<Row>>
