@@ -5,8 +5,10 @@
 
 pub mod error;
 pub mod jwt;
+pub mod models;
 pub mod password;
 pub mod policy;
+pub mod schema;
 pub mod throttle;
 pub mod token;
 

@@ -122,6 +122,8 @@ pub struct Setup {
     batteries: Vec<&'static str>,
     /// The battery being installed right now, to name its hooks in errors.
     installing: Option<&'static str>,
+    /// Values batteries share while the app is assembled (see [`Setup::shared`]).
+    shared: http::Extensions,
 }
 
 impl std::fmt::Debug for Setup {
@@ -173,6 +175,7 @@ impl Setup {
             sections: BTreeSet::new(),
             batteries: Vec::new(),
             installing: None,
+            shared: http::Extensions::new(),
         }
     }
 
@@ -192,6 +195,25 @@ impl Setup {
         let result = battery.install(self);
         self.installing = outer;
         result
+    }
+
+    /// A value batteries share while the app is assembled, created on first use: a battery
+    /// that offers something to others (the ORM's model and migration registrar) and the
+    /// batteries that use it (auth adds its models) reach the same value whatever order they
+    /// are installed in. Make `T` a cheap handle (an `Arc` inside) and read it again later
+    /// (at start-up) to see what batteries installed after you added.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # let config = turbine_core::config::Config::builder().no_file().env_vars::<String, String>([]).load().unwrap();
+    /// let mut setup = turbine_core::battery::Setup::new(config);
+    /// #[derive(Clone, Default)]
+    /// struct Names(Arc<Mutex<Vec<&'static str>>>);
+    /// setup.shared::<Names>().0.lock().unwrap().push("auth");
+    /// assert_eq!(*setup.shared::<Names>().0.lock().unwrap(), ["auth"]);
+    /// ```
+    pub fn shared<T: Clone + Default + Send + Sync + 'static>(&mut self) -> T {
+        self.shared.get_or_insert_default::<T>().clone()
     }
 
     /// Names of the batteries installed so far.

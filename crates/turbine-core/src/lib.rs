@@ -5,6 +5,7 @@
 //! - [`battery`]: the [`Battery`](battery::Battery) trait and the [`Setup`](battery::Setup) it installs into;
 //! - [`routing`]: routes that remember their handler names;
 //! - [`health`] and [`check`]: readiness checks and system checks;
+//! - [`client_ip`]: the client's address behind trusted proxies;
 //! - [`problem`]: RFC 9457 problem details; [`Error`]: the core error and its HTTP mapping.
 //!
 //! App authors use the `turbine` crate, which re-exports all of this.
@@ -17,6 +18,7 @@
 
 pub mod battery;
 pub mod check;
+pub mod client_ip;
 pub mod config;
 pub mod context;
 mod error;

@@ -34,8 +34,32 @@ use quote::quote;
 pub use choices::expand_choices;
 pub use model::expand_model;
 
+thread_local! {
+    /// `#[model(crate = "…")]` of the derive being expanded.
+    static ORM_PATH: std::cell::RefCell<Option<TokenStream>> = const { std::cell::RefCell::new(None) };
+}
+
 /// The path generated code uses for the ORM: the facade's hidden re-export, so apps depend on
-/// `turbine` alone.
+/// `turbine` alone; batteries that cannot depend on the facade (it depends on them) name
+/// `turbine_orm` with `#[model(crate = "turbine_orm")]`.
 fn orm() -> TokenStream {
-    quote!(::turbine::__private::orm)
+    ORM_PATH
+        .with(|p| p.borrow().clone())
+        .unwrap_or_else(|| quote!(::turbine::__private::orm))
+}
+
+/// Sets the ORM path for one expansion; the previous one comes back on drop.
+struct OrmPath(Option<TokenStream>);
+
+impl OrmPath {
+    fn set(path: Option<TokenStream>) -> Self {
+        Self(ORM_PATH.with(|p| p.replace(path)))
+    }
+}
+
+impl Drop for OrmPath {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        ORM_PATH.with(|p| *p.borrow_mut() = previous);
+    }
 }

@@ -73,6 +73,24 @@ fn post() -> DeriveInput {
 }
 
 #[test]
+fn a_battery_names_the_orm_crate_itself() {
+    let code = expand_model(parse_quote! {
+        #[model(app = "auth", crate = "turbine_orm")]
+        pub struct User { pub id: i64, pub email: String }
+    })
+    .unwrap();
+    let mut found = Vec::new();
+    roots(code.clone(), &mut found);
+    assert!(found.iter().any(|r| r == "turbine_orm"), "{found:?}");
+    assert!(
+        found.iter().all(|r| ["turbine_orm", "core", "std"].contains(&r.as_str())),
+        "{found:?}"
+    );
+    // The next expansion is back to the facade's path.
+    assert!(expand(post()).contains(":: turbine :: __private :: orm :: Model for Post"));
+}
+
+#[test]
 fn generated_code_names_only_the_facade_core_and_std() {
     let code = expand_model(post()).unwrap();
     let mut found = Vec::new();

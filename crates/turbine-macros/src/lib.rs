@@ -98,6 +98,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `index(fields = ["a", "b"], name = "…")` | an index (name optional) | |
 /// | `unique_together(fields = ["a", "b"], name = "…")` | a unique constraint over fields | |
 /// | `check(name = "…", sql = "views >= 0")` | a check constraint (SQL valid on every backend) | |
+/// | `crate = "turbine_orm"` | the ORM's path in generated code (for batteries, which cannot depend on the `turbine` facade) | `turbine::__private::orm` |
 ///
 /// # Field attributes: `#[field(…)]`
 ///

@@ -193,36 +193,38 @@ impl Battery for Orm {
         if let Some(e) = self.errors.into_iter().next() {
             return Err(turbine_core::Error::other("registering models", e));
         }
-        let registry = Arc::new(
-            self.registry
-                .finish()
-                .map_err(|e| turbine_core::Error::other("checking models", e))?,
-        );
+        // Batteries installed before or after this one add their models and migrations here;
+        // the registry is finished at start-up, once all of them have.
+        let contributions = setup.shared::<Contributions>();
         let settings: DatabaseSettings = setup.section("database")?;
         let url = settings.url.clone().unwrap_or(self.default_url);
         let sqlite = url.starts_with("sqlite:");
-        let mut config = MigrationConfig::new(self.migrations.dir, (*registry).clone());
-        if let Some(embedded) = self.migrations.embedded {
-            let set = embedded.map_err(|e| {
+        let embedded = match self.migrations.embedded {
+            Some(embedded) => Some(embedded.map_err(|e| {
                 turbine_core::Error::other("reading the embedded migrations", Error::Migration(e))
-            })?;
-            config = config.embedded(set);
-        }
-        let auto_migrate = settings
-            .auto_migrate
-            .unwrap_or(self.auto_migrate)
-            .then(|| config.set());
-        for command in migrate::commands(config) {
+            })?),
+            None => None,
+        };
+        let dir = self.migrations.dir;
+        let app_registry = self.registry;
+        let auto_migrate = settings.auto_migrate.unwrap_or(self.auto_migrate);
+        for command in migrate::commands_from_context() {
             setup.command(command);
         }
         setup.on_startup(move |cx| async move {
+            let (registry, base) = contributions.finish(app_registry)?;
+            let registry = Arc::new(registry);
+            let mut config = MigrationConfig::new(dir, (*registry).clone()).base(base);
+            if let Some(set) = embedded {
+                config = config.embedded(set);
+            }
             let db = Db::connect(&url).await?;
             db.set_registry(registry.clone())?;
             let serving = !matches!(cx.get::<Invocation>(), Some(Invocation::Command(_)));
-            if let (Some(set), true) = (auto_migrate, serving) {
+            if auto_migrate && serving {
                 let report = migrate::migrate(
                     &db,
-                    &set?,
+                    &config.set()?,
                     &MigrateOptions::new(),
                     &migrate::Progress::quiet(),
                 )
@@ -231,6 +233,7 @@ impl Battery for Orm {
                     tracing::info!(applied = ?report.applied, "applied migrations (database.auto_migrate)");
                 }
             }
+            cx.insert(Arc::new(config));
             cx.insert(db);
             cx.insert(registry);
             Ok(())
@@ -273,6 +276,77 @@ impl Battery for Orm {
             out
         });
         Ok(())
+    }
+}
+
+/// Models and migrations that other batteries add to the app's database (the auth battery's
+/// users, sessions and tokens). A battery takes the shared value while it is installed, before
+/// or after the [`Orm`] battery; the ORM reads it when the app starts.
+///
+/// ```
+/// # use turbine_core::battery::Setup;
+/// use turbine_orm::battery::Contributions;
+/// use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta};
+/// use turbine_orm::migrate::MigrationSet;
+///
+/// # let config = turbine_core::config::Config::builder().no_file().env_vars::<String, String>([]).load().unwrap();
+/// # let mut setup = Setup::new(config);
+/// // In a battery's `install`:
+/// let orm = setup.shared::<Contributions>();
+/// orm.meta(ModelMeta::new("audit", "Entry").field(FieldMeta::auto_id()));
+/// orm.migrations(MigrationSet::default().qualified("audit")?);
+/// # Ok::<(), turbine_orm::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Contributions(Arc<std::sync::Mutex<Contributed>>);
+
+#[derive(Default)]
+struct Contributed {
+    metas: Vec<ModelMeta>,
+    migrations: Vec<MigrationSet>,
+}
+
+impl std::fmt::Debug for Contributions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = self.lock();
+        f.debug_struct("Contributions")
+            .field("models", &c.metas.iter().map(|m| m.label()).collect::<Vec<_>>())
+            .field("migrations", &c.migrations.len())
+            .finish()
+    }
+}
+
+impl Contributions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Contributed> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a model defined in Rust.
+    pub fn model<M: Model>(&self) -> &Self {
+        self.meta(M::meta().clone())
+    }
+
+    /// Adds a model from metadata.
+    pub fn meta(&self, meta: ModelMeta) -> &Self {
+        self.lock().metas.push(meta);
+        self
+    }
+
+    /// Adds a battery's migrations ([`MigrationSet::qualified`] with the battery's app name),
+    /// applied before the app's own, in the order batteries add them.
+    pub fn migrations(&self, set: MigrationSet) -> &Self {
+        self.lock().migrations.push(set);
+        self
+    }
+
+    /// The finished registry (the app's models and the batteries') and the batteries'
+    /// migrations.
+    fn finish(&self, mut app: ModelRegistry) -> crate::Result<(Registry, Vec<MigrationSet>)> {
+        let c = self.lock();
+        for meta in &c.metas {
+            app.register(meta.clone()).map_err(Error::from)?;
+        }
+        Ok((app.finish().map_err(Error::from)?, c.migrations.clone()))
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) const KEYS: &[&str] = &[
     "index",
     "unique_together",
     "check",
+    "crate",
 ];
 
 /// An index or unique-together constraint.
@@ -45,6 +46,8 @@ pub(crate) struct ModelAttrs {
     pub(crate) hooks: Option<Span>,
     pub(crate) indexes: Vec<IndexAttr>,
     pub(crate) checks: Vec<CheckAttr>,
+    /// `crate = "turbine_orm"`: the path of the ORM crate in generated code.
+    pub(crate) krate: Option<syn::Path>,
 }
 
 fn identifier(s: &LitStr, what: &str) -> syn::Result<()> {
@@ -148,6 +151,7 @@ impl ModelAttrs {
                     "index" => m.indexes.push(parse_index(&meta, false)?),
                     "unique_together" => m.indexes.push(parse_index(&meta, true)?),
                     "check" => m.checks.push(parse_check(&meta)?),
+                    "crate" => m.krate = Some(attr::string(&meta)?.parse::<syn::Path>()?),
                     _ => unreachable!("every key in KEYS is handled"),
                 }
                 Ok(())

@@ -71,6 +71,7 @@ pub fn expand_model(input: DeriveInput) -> syn::Result<TokenStream> {
     let Some((pk, auto)) = pk else {
         unreachable!("no primary key is an error above")
     };
+    let _path = crate::OrmPath::set(attrs.krate.as_ref().map(|p| quote::quote!(::#p)));
     Ok(expand::model(&input, &attrs, &specs, pk, auto))
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clap::{Arg, ArgAction, ArgMatches};
 use turbine_core::battery::Command;
+use turbine_core::context::Context;
 
 use super::apply::{self, AppliedMigration, MigrateOptions, Report};
 use super::autodetect;
@@ -28,8 +29,10 @@ pub struct MigrationConfig {
     pub dir: PathBuf,
     /// Migrations embedded with [`migrations!`](crate::migrations).
     pub embedded: Option<MigrationSet>,
-    /// The app's models.
+    /// The app's models (with the batteries').
     pub registry: Registry,
+    /// Batteries' migrations ([`MigrationSet::qualified`]), applied before the app's.
+    pub base: Vec<MigrationSet>,
 }
 
 impl MigrationConfig {
@@ -39,7 +42,14 @@ impl MigrationConfig {
             dir: dir.into(),
             embedded: None,
             registry,
+            base: Vec::new(),
         }
+    }
+
+    /// Batteries' migrations, applied before the app's (in this order).
+    pub fn base(mut self, sets: Vec<MigrationSet>) -> Self {
+        self.base = sets;
+        self
     }
 
     /// Applies these (embedded) migrations instead of reading the folder at run time.
@@ -48,12 +58,24 @@ impl MigrationConfig {
         self
     }
 
-    /// The migrations to apply: the embedded ones, else the folder's.
+    /// The migrations to apply: the batteries', then the app's (the embedded ones, else the
+    /// folder's).
     pub fn set(&self) -> Result<MigrationSet> {
-        match &self.embedded {
-            Some(set) => Ok(set.clone()),
-            None => MigrationSet::from_dir(&self.dir),
+        let app = match &self.embedded {
+            Some(set) => set.clone(),
+            None => MigrationSet::from_dir(&self.dir)?,
+        };
+        self.on_base(app)
+    }
+
+    /// `app` after the batteries' migrations, as one set.
+    fn on_base(&self, app: MigrationSet) -> Result<MigrationSet> {
+        if self.base.is_empty() {
+            return Ok(app);
         }
+        let base = MigrationSet::combine(self.base.iter().cloned())?;
+        let app = app.on(base.state())?;
+        MigrationSet::combine([base, app])
     }
 }
 
@@ -115,6 +137,10 @@ pub fn makemigrations(
     out: &mut dyn Write,
 ) -> Result<Option<Migration>> {
     let set = MigrationSet::from_dir(&config.dir)?;
+    // The app's own migrations, replayed on what the batteries' leave (their models are not
+    // the app's to migrate, but the app's may point at them).
+    let base = MigrationSet::combine(config.base.iter().cloned())?;
+    let set = set.on(base.state())?;
     let mut renames = options.renames;
     let operations = if options.empty {
         Vec::new()
@@ -238,11 +264,13 @@ fn cli(err: Error) -> turbine_core::Error {
     }
 }
 
+/// Where the commands find their [`MigrationConfig`] when they run.
+type Source =
+    Arc<dyn Fn(&Context) -> turbine_core::Result<Arc<MigrationConfig>> + Send + Sync + 'static>;
+
 /// The database from the context and the migrations to apply.
-fn db_and_set(
-    ctx: &turbine_core::context::Context,
-    config: &MigrationConfig,
-) -> turbine_core::Result<(Db, MigrationSet)> {
+fn db_and_set(ctx: &Context, source: &Source) -> turbine_core::Result<(Db, MigrationSet)> {
+    let config = source(ctx)?;
     Ok((ctx.require::<Db>()?.clone(), config.set().map_err(cli)?))
 }
 
@@ -264,6 +292,18 @@ fn destructive_flag() -> Arg {
 /// `showmigrations` and `sqlmigrate` take the [`Db`] from the context.
 pub fn commands(config: MigrationConfig) -> Vec<Command> {
     let config = Arc::new(config);
+    commands_with(Arc::new(move |_ctx: &Context| Ok(config.clone())))
+}
+
+/// The migration commands, reading their [`MigrationConfig`] from the context when they run
+/// (the ORM battery puts it there at start-up, once every battery has added its models).
+pub fn commands_from_context() -> Vec<Command> {
+    commands_with(Arc::new(|ctx: &Context| {
+        Ok(ctx.require::<Arc<MigrationConfig>>()?.clone())
+    }))
+}
+
+fn commands_with(config: Source) -> Vec<Command> {
     let c = config.clone();
     let make = Command::new(
         clap::Command::new("makemigrations")
@@ -294,7 +334,8 @@ pub fn commands(config: MigrationConfig) -> Vec<Command> {
                 )
                 .conflicts_with("yes-renames"),
             ),
-        move |_ctx, args: ArgMatches| async move {
+        move |ctx, args: ArgMatches| async move {
+            let c = c(&ctx)?;
             let mut renames = Renames::new().prompt_on_terminal();
             for r in args.get_many::<String>("rename").into_iter().flatten() {
                 renames = renames.rename(r).map_err(cli)?;

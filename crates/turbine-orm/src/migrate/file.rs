@@ -112,7 +112,12 @@ impl MigrationSet {
                 )));
             }
         }
-        let mut states = vec![State::new()];
+        Self::replay(State::new(), migrations)
+    }
+
+    /// Replays migrations from `base`, keeping the state before each one.
+    fn replay(base: State, migrations: Vec<Migration>) -> Result<Self> {
+        let mut states = vec![base];
         for m in &migrations {
             let mut state = states.last().cloned().unwrap_or_default();
             for (n, op) in m.operations.iter().enumerate() {
@@ -164,6 +169,55 @@ impl MigrationSet {
             })
             .collect::<Result<Vec<_>>>()?;
         Self::new(migrations)
+    }
+
+    /// The same migrations replayed on top of `base` (what other apps' migrations leave): an
+    /// app whose models point at a battery's (a profile's foreign key to `auth.User`) is replayed
+    /// on the battery's state.
+    pub fn on(self, base: &State) -> Result<Self> {
+        Self::replay(base.clone(), self.migrations)
+    }
+
+    /// A battery's migrations, named `app.0001_initial` (dependencies too) so that they never
+    /// collide with the app's own in the record table.
+    ///
+    /// ```
+    /// # use turbine_orm::migrate::MigrationSet;
+    /// let text = r#"{"name": "0001_initial", "dependencies": [], "operations": []}"#;
+    /// let set = MigrationSet::from_embedded(&[("0001_initial.json", text)])?.qualified("auth")?;
+    /// assert_eq!(set.migrations()[0].name, "auth.0001_initial");
+    /// # Ok::<(), turbine_orm::Error>(())
+    /// ```
+    pub fn qualified(self, app: &str) -> Result<Self> {
+        let q = |name: &str| format!("{app}.{name}");
+        let migrations = self
+            .migrations
+            .into_iter()
+            .map(|mut m| {
+                m.name = q(&m.name);
+                m.dependencies = m.dependencies.iter().map(|d| q(d)).collect();
+                m
+            })
+            .collect();
+        Self::new(migrations)
+    }
+
+    /// Several apps' migrations, in apply order (batteries' first, the app's last), as one set:
+    /// each part keeps its own order and is replayed on what the parts before it leave.
+    pub fn combine(parts: impl IntoIterator<Item = MigrationSet>) -> Result<Self> {
+        let mut all: Vec<Migration> = Vec::new();
+        for part in parts {
+            for m in part.migrations {
+                if all.iter().any(|e| e.name == m.name) {
+                    return Err(Error::Migration(format!(
+                        "two migrations are named {}",
+                        m.name
+                    )));
+                }
+                all.push(m);
+            }
+        }
+        Self::replay(State::new(), all)
     }
 
     /// The migrations, in apply order.

@@ -33,7 +33,6 @@
 
 mod base;
 mod compression;
-mod proxy;
 mod request_id;
 
 use axum::Router;
@@ -44,13 +43,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use turbine_core::config::Config;
 use turbine_core::context::Context;
 
-pub use proxy::{ClientIp, ClientIpRejection};
+pub use turbine_core::client_ip::{ClientIp, ClientIpRejection};
 pub use request_id::RequestId;
 
 use crate::observability::Metrics;
 use base::{BaseLayer, BaseSettings, HostPattern};
 use compression::MaybeCompressLayer;
-pub(crate) use proxy::TrustedProxies;
+pub(crate) use turbine_core::client_ip::TrustedProxies;
 
 /// The limit axum's body extractors apply when no `DefaultBodyLimit` is set.
 const AXUM_DEFAULT_BODY_LIMIT: u64 = 2 * 1024 * 1024;

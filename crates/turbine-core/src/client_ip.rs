@@ -3,6 +3,8 @@
 //! `X-Forwarded-For` and `X-Request-Id` are believed only from peers listed in
 //! `server.trusted_proxies`; anyone else could forge them.
 //!
+//! Batteries use it too (login throttling keys on the client's address).
+//!
 //! ```no_run
 //! use turbine::prelude::*;
 //! use turbine::middleware::ClientIp;
@@ -20,32 +22,33 @@ use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use http::request::Parts;
 use ipnet::IpNet;
-use turbine_core::context::Context;
-use turbine_core::problem::Problem;
+use crate::context::Context;
+use crate::problem::Problem;
 
 /// The set of trusted proxy networks.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    pub(crate) fn new(nets: Vec<IpNet>) -> Self {
+    /// These networks.
+    pub fn new(nets: Vec<IpNet>) -> Self {
         Self(nets)
     }
 
     /// `server.trusted_proxies`.
-    pub(crate) fn from_config(config: &turbine_core::config::Config) -> Self {
+    pub fn from_config(config: &crate::config::Config) -> Self {
         Self::new(config.settings().server.trusted_proxies.clone())
     }
 
     /// `true` when `ip` is in one of the trusted networks.
-    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+    pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|net| net.contains(&ip))
     }
 
     /// The client address: the peer itself, or, behind trusted proxies, the right-most
     /// `X-Forwarded-For` entry that is not a trusted proxy.
-    pub(crate) fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.contains(peer) {
             return peer;
