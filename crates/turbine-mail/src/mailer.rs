@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::message::{Message, SentMessage};
 use crate::transport::{Console, File, Memory, Smtp};
 
@@ -200,6 +200,7 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[tokio::test]
     async fn outbox_records_in_order_and_clears() {

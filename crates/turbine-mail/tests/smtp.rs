@@ -1,0 +1,180 @@
+//! End to end through a real SMTP server: aiosmtpd (from `scripts/setup-test-tools`), run in a
+//! subprocess with its Maildir handler, receives what the SMTP transport sends.
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mail_parser::MessageParser;
+use turbine_mail::{Error, Mailer, Message};
+
+/// The venv's Python, or `None` (after saying so loudly) when the tools are not installed.
+fn tools_python() -> Option<PathBuf> {
+    let dir = std::env::var_os("TURBINE_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/turbine/tools")
+        });
+    let python = dir.join("venv/bin/python");
+    let has_aiosmtpd = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_aiosmtpd {
+        return Some(python);
+    }
+    let why = format!("{} with aiosmtpd not found", python.display());
+    if std::env::var("TURBINE_REQUIRE_SERVICES").as_deref() == Ok("1") {
+        panic!("{why} (TURBINE_REQUIRE_SERVICES=1): run scripts/setup-test-tools");
+    }
+    eprintln!("\n*** SKIPPED: run scripts/setup-test-tools ({why}) ***\n");
+    None
+}
+
+/// An aiosmtpd server on a free loopback port, storing messages as a Maildir; killed on drop.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start(python: &Path) -> Self {
+        let maildir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting aiosmtpd");
+        let mut server = Self {
+            child,
+            port,
+            maildir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("aiosmtpd exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "aiosmtpd did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// The messages received so far.
+    fn received(&self) -> Vec<Vec<u8>> {
+        let new = self.maildir.path().join("new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        entries.map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn sends_through_a_real_smtp_server() {
+    let Some(python) = tools_python() else { return };
+    let server = SmtpServer::start(&python);
+    let url = format!("smtp+insecure://127.0.0.1:{}", server.port);
+    let mailer = Mailer::smtp(&url)
+        .unwrap()
+        .default_from("Chirp <noreply@chirp.example>");
+    assert!(mailer.outbox().is_none());
+
+    for n in 1..=2 {
+        let message = Message::template(
+            "Welcome #{{ n }}, {{ name }}",
+            "Hi {{ name }}, your code is {{ code }}.",
+            Some("<p>Hi {{ name }}, your code is <b>{{ code }}</b>.</p>"),
+            &serde_json::json!({ "n": n, "name": "Zoë <z>", "code": "A1B2" }),
+        )
+        .unwrap()
+        .to("zoe@example.com")
+        .bcc("audit@example.com");
+        mailer.send(message).await.unwrap();
+    }
+
+    let received = server.received();
+    assert_eq!(received.len(), 2, "both messages arrived (the pool reuses the connection)");
+    let mut subjects = Vec::new();
+    for raw in &received {
+        let parsed = MessageParser::default().parse(raw).unwrap();
+        subjects.push(parsed.subject().unwrap().to_owned());
+        assert_eq!(
+            parsed.from().unwrap().first().unwrap().address(),
+            Some("noreply@chirp.example")
+        );
+        assert_eq!(
+            parsed.to().unwrap().first().unwrap().address(),
+            Some("zoe@example.com")
+        );
+        assert_eq!(
+            parsed.body_text(0).as_deref(),
+            Some("Hi Zoë <z>, your code is A1B2.")
+        );
+        assert_eq!(
+            parsed.body_html(0).as_deref(),
+            Some("<p>Hi Zoë &lt;z&gt;, your code is <b>A1B2</b>.</p>")
+        );
+        // The Mailbox handler records the envelope recipients it was given.
+        let text = String::from_utf8_lossy(raw);
+        assert!(!text.contains("Bcc:"), "Bcc is not in the delivered message");
+    }
+    subjects.sort();
+    assert_eq!(subjects, ["Welcome #1, Zoë <z>", "Welcome #2, Zoë <z>"]);
+}
+
+#[tokio::test]
+async fn smtp_requires_starttls_and_refuses_a_server_without_it() {
+    let Some(python) = tools_python() else { return };
+    let server = SmtpServer::start(&python);
+    // aiosmtpd without a certificate does not offer STARTTLS: `smtp://` must not fall back.
+    let mailer = Mailer::smtp(&format!("smtp://user:pass@127.0.0.1:{}", server.port))
+        .unwrap()
+        .default_from("a@example.com");
+    let err = mailer
+        .send(Message::new().to("b@example.com").text("secret"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Smtp(_)), "{err:?}");
+    assert!(!err.to_string().contains("pass"), "{err}");
+    assert!(server.received().is_empty(), "nothing was sent in clear text");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_error() {
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mailer = Mailer::smtp(&format!("smtp+insecure://127.0.0.1:{port}"))
+        .unwrap()
+        .default_from("a@example.com");
+    let err = mailer
+        .send(Message::new().to("b@example.com").text("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Smtp(_)), "{err:?}");
+    assert!(err.to_string().starts_with("SMTP: "), "{err}");
+}
