@@ -53,7 +53,8 @@ impl SmtpServer {
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path())
+            // A path that does not exist yet: Maildir creates it with its cur/new/tmp folders.
+            .arg(maildir.path().join("maildir"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -76,7 +77,7 @@ impl SmtpServer {
 
     /// The messages received so far.
     fn received(&self) -> Vec<Vec<u8>> {
-        let new = self.maildir.path().join("new");
+        let new = self.maildir.path().join("maildir/new");
         let Ok(entries) = std::fs::read_dir(new) else {
             return Vec::new();
         };
@@ -136,9 +137,12 @@ async fn sends_through_a_real_smtp_server() {
             parsed.body_html(0).as_deref(),
             Some("<p>Hi Zoë &lt;z&gt;, your code is <b>A1B2</b>.</p>")
         );
-        // The Mailbox handler records the envelope recipients it was given.
-        let text = String::from_utf8_lossy(raw);
-        assert!(!text.contains("Bcc:"), "Bcc is not in the delivered message");
+        // The Mailbox handler records the envelope it was given: the Bcc recipient is in it,
+        // not in the message.
+        let header = |name| parsed.header_raw(name).map(str::trim);
+        assert_eq!(header("X-MailFrom"), Some("noreply@chirp.example"));
+        assert_eq!(header("X-RcptTo"), Some("zoe@example.com, audit@example.com"));
+        assert!(parsed.header_raw("Bcc").is_none(), "Bcc is not in the delivered message");
     }
     subjects.sort();
     assert_eq!(subjects, ["Welcome #1, Zoë <z>", "Welcome #2, Zoë <z>"]);
@@ -157,6 +161,7 @@ async fn smtp_requires_starttls_and_refuses_a_server_without_it() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Smtp(_)), "{err:?}");
+    eprintln!("refused as expected: {err}");
     assert!(!err.to_string().contains("pass"), "{err}");
     assert!(server.received().is_empty(), "nothing was sent in clear text");
 }
