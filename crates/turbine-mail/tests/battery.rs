@@ -62,9 +62,15 @@ async fn default_transport_per_profile() {
         assert_eq!(mailer_for(profile, url).await.transport_name(), "smtp");
     }
     let explicit = "[mail]\ntransport = 'memory'\nurl = 'smtp://mail.example.com'";
-    assert_eq!(mailer_for("prod", explicit).await.transport_name(), "memory");
+    assert_eq!(
+        mailer_for("prod", explicit).await.transport_name(),
+        "memory"
+    );
     let tmp = tempfile::tempdir().unwrap();
-    let file = format!("[mail]\ntransport = 'file'\ndir = '{}'", tmp.path().display());
+    let file = format!(
+        "[mail]\ntransport = 'file'\ndir = '{}'",
+        tmp.path().display()
+    );
     assert_eq!(mailer_for("dev", &file).await.transport_name(), "file");
 }
 
@@ -80,14 +86,20 @@ fn settings_come_from_env_vars_too() {
         .load()
         .unwrap();
     let settings: turbine_mail::MailSettings = config.section("mail").unwrap();
-    assert_eq!(settings.transport_for(config.profile()), TransportKind::Memory);
+    assert_eq!(
+        settings.transport_for(config.profile()),
+        TransportKind::Memory
+    );
     assert_eq!(settings.from.as_deref(), Some("env@example.com"));
 }
 
 #[tokio::test]
 async fn from_becomes_the_default_sender() {
     let mailer = mailer_for("test", "[mail]\nfrom = 'Chirp <noreply@chirp.example>'").await;
-    assert_eq!(mailer.default_from_address(), Some("Chirp <noreply@chirp.example>"));
+    assert_eq!(
+        mailer.default_from_address(),
+        Some("Chirp <noreply@chirp.example>")
+    );
     let mailer = mailer_for("test", "").await;
     assert_eq!(mailer.default_from_address(), None);
 }
@@ -153,12 +165,18 @@ async fn handlers_extract_the_mailer() {
     assert_eq!(mailer.transport_name(), "memory");
 
     let empty = ContextBuilder::new(config("test", "")).build();
-    let rejection = Mailer::from_request_parts(&mut req, &empty).await.unwrap_err();
+    let rejection = Mailer::from_request_parts(&mut req, &empty)
+        .await
+        .unwrap_err();
     let response = axum::response::IntoResponse::into_response(rejection);
     assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
 }
 
-async fn run_sendtestemail(ctx: &Context, parts: &mut SetupParts, args: &[&str]) -> turbine_core::Result<()> {
+async fn run_sendtestemail(
+    ctx: &Context,
+    parts: &mut SetupParts,
+    args: &[&str],
+) -> turbine_core::Result<()> {
     let index = parts
         .commands
         .iter()
@@ -175,12 +193,22 @@ async fn run_sendtestemail(ctx: &Context, parts: &mut SetupParts, args: &[&str])
 
 #[tokio::test]
 async fn sendtestemail_sends_or_explains() {
-    let mut parts = install(config("test", "[mail]\nfrom = 'app@example.com'"), Mail::new()).unwrap();
+    let mut parts = install(
+        config("test", "[mail]\nfrom = 'app@example.com'"),
+        Mail::new(),
+    )
+    .unwrap();
     let ctx = start(&mut parts).await;
     run_sendtestemail(&ctx, &mut parts, &["ann@example.com", "bob@example.com"])
         .await
         .unwrap();
-    let sent = ctx.get::<Mailer>().unwrap().outbox().unwrap().last().unwrap();
+    let sent = ctx
+        .get::<Mailer>()
+        .unwrap()
+        .outbox()
+        .unwrap()
+        .last()
+        .unwrap();
     assert_eq!(sent.to, ["ann@example.com", "bob@example.com"]);
     assert_eq!(sent.subject, "Test email from Turbine");
     assert!(sent.text.unwrap().contains("memory transport"));
@@ -192,14 +220,26 @@ async fn sendtestemail_sends_or_explains() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("sending the test email through the memory transport"), "{err}");
+    assert!(
+        err.contains("sending the test email through the memory transport"),
+        "{err}"
+    );
     assert!(err.contains("mail.from"), "{err}");
 
-    let mut parts = install(config("test", "[mail]\nfrom = 'a@example.com'"), Mail::new()).unwrap();
+    let mut parts = install(
+        config("test", "[mail]\nfrom = 'a@example.com'"),
+        Mail::new(),
+    )
+    .unwrap();
     let ctx = start(&mut parts).await;
-    let err = run_sendtestemail(&ctx, &mut parts, &["not an address"]).await.unwrap_err();
+    let err = run_sendtestemail(&ctx, &mut parts, &["not an address"])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("invalid address in `to`"), "{err}");
     let mut parts = install(config("test", ""), Mail::new()).unwrap();
     let ctx = start(&mut parts).await;
-    assert!(run_sendtestemail(&ctx, &mut parts, &[]).await.is_err(), "a recipient is required");
+    assert!(
+        run_sendtestemail(&ctx, &mut parts, &[]).await.is_err(),
+        "a recipient is required"
+    );
 }

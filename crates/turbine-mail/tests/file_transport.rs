@@ -31,16 +31,28 @@ async fn writes_a_parseable_eml_with_both_parts() {
     assert_eq!(files.len(), 1, "{files:?}");
     let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
     assert!(name.ends_with(".eml"), "{name}");
-    assert!(name.as_bytes()[..8].iter().all(u8::is_ascii_digit), "starts with the date: {name}");
+    assert!(
+        name.as_bytes()[..8].iter().all(u8::is_ascii_digit),
+        "starts with the date: {name}"
+    );
     let raw = std::fs::read(&files[0]).unwrap();
     let parsed = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(parsed.subject(), Some("Grüße, Ann"));
     let from = parsed.from().unwrap().first().unwrap();
     assert_eq!(from.address(), Some("noreply@chirp.example"));
     assert_eq!(from.name(), Some("Chirp"));
-    assert_eq!(parsed.to().unwrap().first().unwrap().address(), Some("ann@example.com"));
-    assert_eq!(parsed.cc().unwrap().first().unwrap().address(), Some("cc@example.com"));
-    assert!(parsed.bcc().is_none(), "Bcc is not written into the message");
+    assert_eq!(
+        parsed.to().unwrap().first().unwrap().address(),
+        Some("ann@example.com")
+    );
+    assert_eq!(
+        parsed.cc().unwrap().first().unwrap().address(),
+        Some("cc@example.com")
+    );
+    assert!(
+        parsed.bcc().is_none(),
+        "Bcc is not written into the message"
+    );
     assert!(parsed.message_id().is_some());
     assert!(parsed.date().is_some());
     assert_eq!(parsed.body_text(0).as_deref(), Some("Hello Ann — plain"));

@@ -30,7 +30,11 @@ fn tools_python() -> Option<PathBuf> {
     if std::env::var("TURBINE_REQUIRE_SERVICES").as_deref() == Ok("1") {
         panic!("{why} (TURBINE_REQUIRE_SERVICES=1): run scripts/setup-test-tools");
     }
-    eprintln!("\n*** SKIPPED: run scripts/setup-test-tools ({why}) ***\n");
+    // Straight to stderr, past the test harness's capture, so the skip is seen.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("\n*** SKIPPED: run scripts/setup-test-tools ({why}) ***\n\n").as_bytes(),
+    );
     None
 }
 
@@ -69,7 +73,10 @@ impl SmtpServer {
             if let Some(status) = server.child.try_wait().unwrap() {
                 panic!("aiosmtpd exited early: {status}");
             }
-            assert!(Instant::now() < deadline, "aiosmtpd did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -81,7 +88,9 @@ impl SmtpServer {
         let Ok(entries) = std::fs::read_dir(new) else {
             return Vec::new();
         };
-        entries.map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect()
+        entries
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect()
     }
 }
 
@@ -116,7 +125,11 @@ async fn sends_through_a_real_smtp_server() {
     }
 
     let received = server.received();
-    assert_eq!(received.len(), 2, "both messages arrived (the pool reuses the connection)");
+    assert_eq!(
+        received.len(),
+        2,
+        "both messages arrived (the pool reuses the connection)"
+    );
     let mut subjects = Vec::new();
     for raw in &received {
         let parsed = MessageParser::default().parse(raw).unwrap();
@@ -141,8 +154,14 @@ async fn sends_through_a_real_smtp_server() {
         // not in the message.
         let header = |name| parsed.header_raw(name).map(str::trim);
         assert_eq!(header("X-MailFrom"), Some("noreply@chirp.example"));
-        assert_eq!(header("X-RcptTo"), Some("zoe@example.com, audit@example.com"));
-        assert!(parsed.header_raw("Bcc").is_none(), "Bcc is not in the delivered message");
+        assert_eq!(
+            header("X-RcptTo"),
+            Some("zoe@example.com, audit@example.com")
+        );
+        assert!(
+            parsed.header_raw("Bcc").is_none(),
+            "Bcc is not in the delivered message"
+        );
     }
     subjects.sort();
     assert_eq!(subjects, ["Welcome #1, Zoë <z>", "Welcome #2, Zoë <z>"]);
@@ -163,7 +182,10 @@ async fn smtp_requires_starttls_and_refuses_a_server_without_it() {
     assert!(matches!(err, Error::Smtp(_)), "{err:?}");
     eprintln!("refused as expected: {err}");
     assert!(!err.to_string().contains("pass"), "{err}");
-    assert!(server.received().is_empty(), "nothing was sent in clear text");
+    assert!(
+        server.received().is_empty(),
+        "nothing was sent in clear text"
+    );
 }
 
 #[tokio::test]
