@@ -154,6 +154,11 @@ impl PasswordHasher {
         }
         let stored = PasswordHash::new(phc)
             .map_err(|e| Error::Internal(format!("stored password hash does not parse: {e}")))?;
+        if stored.salt.is_none() || stored.hash.is_none() {
+            return Err(Error::Internal(
+                "stored password hash has no salt or no output".to_string(),
+            ));
+        }
         let password = password.to_owned();
         let inner = Arc::clone(&self.inner);
         blocking(move || {
