@@ -161,8 +161,8 @@ impl PasswordHasher {
         }
         let password = password.to_owned();
         let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            match inner.argon2().verify_password(password.as_bytes(), &stored) {
+        blocking(
+            move || match inner.argon2().verify_password(password.as_bytes(), &stored) {
                 Ok(()) => Ok(Verified {
                     ok: true,
                     needs_rehash: inner.needs_rehash(&stored),
@@ -174,8 +174,8 @@ impl PasswordHasher {
                 Err(e) => Err(Error::Internal(format!(
                     "stored password hash cannot be verified: {e}"
                 ))),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -235,7 +235,9 @@ impl Inner {
 }
 
 /// Runs CPU-heavy work on tokio's blocking pool.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?

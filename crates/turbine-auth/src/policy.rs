@@ -100,7 +100,10 @@ impl PasswordPolicy {
         if let Some(name) = self.too_similar(password, user_attrs) {
             errors.push(FieldError::new(
                 FIELD,
-                format!("The password is too similar to the {}.", name.replace('_', " ")),
+                format!(
+                    "The password is too similar to the {}.",
+                    name.replace('_', " ")
+                ),
             ));
         }
         if self.reject_common && is_common(password) {

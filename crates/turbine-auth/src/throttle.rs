@@ -87,8 +87,12 @@ impl Decision {
 pub trait Limiter: Send + Sync + 'static {
     /// Counts one attempt on `key`; refused once more than `limit` attempts fell in the window,
     /// with `retry_after` the time until the window ends.
-    fn hit<'a>(&'a self, key: &'a str, limit: u32, window: Duration)
-    -> BoxFuture<'a, Result<Decision>>;
+    fn hit<'a>(
+        &'a self,
+        key: &'a str,
+        limit: u32,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<Decision>>;
 
     /// Whether a next attempt on `key` would be allowed (fewer than `limit` so far), without
     /// counting one.
@@ -143,7 +147,7 @@ impl MemoryLimiter {
         let now = Instant::now();
         let mut state = self.lock();
         state.hits = state.hits.wrapping_add(1);
-        if state.hits % PRUNE_EVERY == 0 {
+        if state.hits.is_multiple_of(PRUNE_EVERY) {
             state.windows.retain(|_, w| w.ends > now);
         }
         let entry = match state.windows.get_mut(key) {
@@ -238,7 +242,9 @@ impl std::fmt::Debug for RedisLimiter {
 }
 
 impl RedisLimiter {
-    /// Connects to Redis at `url` (`redis://host:6379/0`) with a reconnecting connection.
+    /// Connects to Redis at `url` (`redis://host:6379/0`) with a reconnecting connection. An
+    /// unreachable server fails with [`Error::Store`] after the connection manager's retries
+    /// (several seconds).
     pub async fn connect(url: &str) -> Result<Self> {
         let client = redis::Client::open(url).map_err(store)?;
         let connection = ConnectionManager::new(client).await.map_err(store)?;
@@ -255,9 +261,7 @@ impl RedisLimiter {
     }
 
     async fn run(&self, script: &Script, key: &str, window: Duration) -> Result<(u32, Duration)> {
-        let window_ms = u64::try_from(window.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut connection = self.connection.clone();
         let (count, ttl): (i64, i64) = script
             .key(format!("{REDIS_PREFIX}{key}"))

@@ -80,7 +80,9 @@ fn roundtrip() {
 #[test]
 fn scope_is_omitted_when_absent() {
     let (jwt, _) = tokens().issue("u", None, false, false, None).unwrap();
-    let payload = URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap();
+    let payload = URL_SAFE_NO_PAD
+        .decode(jwt.split('.').nth(1).unwrap())
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     assert!(json.get("scope").is_none());
     assert_eq!(json["staff"], false);
@@ -145,7 +147,10 @@ fn wrong_key() {
 fn alg_none_is_refused() {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap());
-    for jwt in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+    for jwt in [
+        format!("{header}.{payload}."),
+        format!("{header}.{payload}"),
+    ] {
         let refused = tokens().verify(&jwt).unwrap_err();
         assert!(
             matches!(refused, TokenError::Algorithm | TokenError::Malformed),
@@ -249,7 +254,9 @@ fn garbage_is_malformed() {
 #[ignore = "timing: cargo test -p turbine-auth --release --test jwt -- --ignored --nocapture"]
 fn verify_timing() {
     let tokens = tokens();
-    let (jwt, _) = tokens.issue("user-1", Some("sid"), false, false, None).unwrap();
+    let (jwt, _) = tokens
+        .issue("user-1", Some("sid"), false, false, None)
+        .unwrap();
     let n = 10_000u32;
     let started = Instant::now();
     for _ in 0..n {

@@ -72,7 +72,13 @@ async fn rehash_when_algorithm_differs() {
         a.hash_password(b"password").unwrap().to_string()
     };
     assert!(argon2i.starts_with("$argon2i$"));
-    assert!(!hasher.verify("password", &argon2id).await.unwrap().needs_rehash);
+    assert!(
+        !hasher
+            .verify("password", &argon2id)
+            .await
+            .unwrap()
+            .needs_rehash
+    );
     let verified = hasher.verify("password", &argon2i).await.unwrap();
     assert!(verified.ok && verified.needs_rehash);
 }
@@ -119,7 +125,10 @@ fn debug_shows_params_only() {
 async fn owasp_params_in_phc() {
     let started = Instant::now();
     let phc = PasswordHasher::owasp().hash("pw").await.unwrap();
-    println!("OWASP argon2id hash: {:?} (this build profile)", started.elapsed());
+    println!(
+        "OWASP argon2id hash: {:?} (this build profile)",
+        started.elapsed()
+    );
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
 }
 
@@ -199,7 +208,11 @@ fn too_short() {
         "This password is too short. It must contain at least 1 character."
     );
     // Characters, not bytes.
-    assert!(messages("ééééééé", &[]).iter().any(|m| m.contains("too short")));
+    assert!(
+        messages("ééééééé", &[])
+            .iter()
+            .any(|m| m.contains("too short"))
+    );
 }
 
 #[test]
@@ -230,7 +243,9 @@ fn too_common() {
 fn entirely_numeric() {
     let errors = messages("90417263518", &[]);
     assert!(errors.contains(&"This password is entirely numeric.".to_string()));
-    assert!(!messages("9041726351a", &[]).contains(&"This password is entirely numeric.".to_string()));
+    assert!(
+        !messages("9041726351a", &[]).contains(&"This password is entirely numeric.".to_string())
+    );
     // All rules report together, like Django.
     assert_eq!(
         messages("123456", &[]),

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use turbine_auth::token::{self, constant_time_eq, derive_key, generate, keyed_hash};
 
 fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[test]
