@@ -25,6 +25,9 @@ pub enum TokenError {
     /// Past its expiry.
     #[error("expired")]
     Expired,
+    /// Its not-before time has not come yet.
+    #[error("not yet valid")]
+    NotYetValid,
     /// Issued for another audience.
     #[error("wrong audience")]
     Audience,
