@@ -89,6 +89,9 @@ pub enum Error {
     /// Input failed validation (password policy, email format…).
     #[error("invalid input")]
     Validation(Vec<FieldError>),
+    /// The object does not exist (or is not the user's).
+    #[error("{0} not found")]
+    NotFound(&'static str),
     /// A cross-site request to a cookie-authenticated endpoint.
     #[error("CSRF check failed: {0}")]
     Csrf(&'static str),
@@ -137,6 +140,9 @@ impl Error {
                     .detail("the request has invalid fields"),
                 |p, e| p.field_error(&e.field, &e.message),
             ),
+            Error::NotFound(what) => {
+                Problem::new(StatusCode::NOT_FOUND).detail(format!("no such {what}"))
+            }
             Error::Csrf(why) => Problem::new(StatusCode::FORBIDDEN)
                 .title("CSRF check failed")
                 .detail(*why),

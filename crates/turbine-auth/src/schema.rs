@@ -9,7 +9,9 @@ use turbine_orm::battery::Contributions;
 use turbine_orm::meta::{ModelRegistry, Registry};
 use turbine_orm::migrate::MigrationSet;
 
-use crate::models::{ApiToken, Device, Group, OneTimeToken, Permission, RefreshToken, Session, User};
+use crate::models::{
+    ApiToken, Device, Group, OneTimeToken, Permission, RefreshToken, Session, User,
+};
 
 /// The app name of the battery's models and migrations.
 pub const APP: &str = "auth";

@@ -31,7 +31,10 @@ fn shipped_migrations_match_the_models() {
 fn the_embedded_set_is_the_folder() {
     let embedded = turbine_auth::schema::migrations().unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let folder = MigrationSet::from_dir(&dir).unwrap().qualified("auth").unwrap();
+    let folder = MigrationSet::from_dir(&dir)
+        .unwrap()
+        .qualified("auth")
+        .unwrap();
     assert_eq!(embedded.migrations(), folder.migrations());
     assert!(!embedded.is_empty());
 }

@@ -17,13 +17,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::context::Context;
+use crate::problem::Problem;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use http::request::Parts;
 use ipnet::IpNet;
-use crate::context::Context;
-use crate::problem::Problem;
 
 /// The set of trusted proxy networks.
 #[derive(Debug, Clone, Default)]

@@ -83,7 +83,9 @@ fn a_battery_names_the_orm_crate_itself() {
     roots(code.clone(), &mut found);
     assert!(found.iter().any(|r| r == "turbine_orm"), "{found:?}");
     assert!(
-        found.iter().all(|r| ["turbine_orm", "core", "std"].contains(&r.as_str())),
+        found
+            .iter()
+            .all(|r| ["turbine_orm", "core", "std"].contains(&r.as_str())),
         "{found:?}"
     );
     // The next expansion is back to the facade's path.

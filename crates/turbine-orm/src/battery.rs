@@ -84,6 +84,17 @@ pub struct Migrations {
     pub embedded: Option<std::result::Result<MigrationSet, String>>,
 }
 
+impl Migrations {
+    /// No migrations of the app's own: for an app (or a test) whose only models come from
+    /// batteries, which bring their migrations.
+    pub fn none() -> Self {
+        Self {
+            dir: PathBuf::from("migrations"),
+            embedded: Some(Ok(MigrationSet::default())),
+        }
+    }
+}
+
 impl Default for Migrations {
     fn default() -> Self {
         Self {
@@ -310,7 +321,10 @@ impl std::fmt::Debug for Contributions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = self.lock();
         f.debug_struct("Contributions")
-            .field("models", &c.metas.iter().map(|m| m.label()).collect::<Vec<_>>())
+            .field(
+                "models",
+                &c.metas.iter().map(|m| m.label()).collect::<Vec<_>>(),
+            )
             .field("migrations", &c.migrations.len())
             .finish()
     }

@@ -29,9 +29,15 @@ pub mod testing;
 
 pub use app::{App, BuiltApp};
 pub use server::shutdown_signal;
+/// The auth battery (feature `auth`): users, sessions, tokens, permissions, `CurrentUser`.
+#[cfg(feature = "auth")]
+pub use turbine_auth as auth;
 pub use turbine_core::{
     BoxError, Error, Result, battery, check, config, context, health, problem, routing,
 };
+/// The mail battery (feature `mail`): `Mailer`, `Message` and the `Mail` battery.
+#[cfg(feature = "mail")]
+pub use turbine_mail as mail;
 /// The ORM battery (feature `orm`): models, metadata, the registry, values and the database handle.
 #[cfg(feature = "orm")]
 pub use turbine_orm as orm;

@@ -33,10 +33,10 @@ use tower_service::Service;
 use tracing::Span;
 use turbine_core::problem::{PROBLEM_JSON, Problem};
 
-use turbine_core::client_ip::TrustedProxies;
 use super::request_id::{new_request_id, valid_request_id};
 use crate::observability::RequestScope;
 use crate::observability::metrics::{EndpointMetrics, InFlight, Metrics};
+use turbine_core::client_ip::TrustedProxies;
 
 /// Host names accepted in the `Host` header.
 #[derive(Debug, Clone)]

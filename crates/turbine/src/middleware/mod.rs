@@ -43,8 +43,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use turbine_core::config::Config;
 use turbine_core::context::Context;
 
-pub use turbine_core::client_ip::{ClientIp, ClientIpRejection};
 pub use request_id::RequestId;
+pub use turbine_core::client_ip::{ClientIp, ClientIpRejection};
 
 use crate::observability::Metrics;
 use base::{BaseLayer, BaseSettings, HostPattern};
