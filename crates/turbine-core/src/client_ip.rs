@@ -5,15 +5,23 @@
 //!
 //! Batteries use it too (login throttling keys on the client's address).
 //!
-//! ```no_run
-//! use turbine::prelude::*;
-//! use turbine::middleware::ClientIp;
-//!
-//! async fn whoami(ClientIp(ip): ClientIp) -> String {
-//!     ip.to_string()
-//! }
-//! # let _ = App::new().route("/whoami", get(whoami));
 //! ```
+//! use std::net::IpAddr;
+//! use http::HeaderMap;
+//! use turbine_core::client_ip::TrustedProxies;
+//!
+//! let proxies = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+//! let mut headers = HeaderMap::new();
+//! headers.insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+//! // Believed from a trusted proxy...
+//! let peer: IpAddr = "10.0.0.2".parse().unwrap();
+//! assert_eq!(proxies.client_ip(peer, &headers).to_string(), "203.0.113.7");
+//! // ...ignored from anyone else.
+//! let peer: IpAddr = "198.51.100.1".parse().unwrap();
+//! assert_eq!(proxies.client_ip(peer, &headers), peer);
+//! ```
+//!
+//! In a handler, the [`ClientIp`] extractor gives the same answer.
 
 use std::net::{IpAddr, SocketAddr};
 
