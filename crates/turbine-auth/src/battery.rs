@@ -139,6 +139,19 @@ impl Battery for Auth {
                 )));
             }
         }
+        for (key, url) in [
+            ("verify_email_url", &settings.verify_email_url),
+            ("reset_password_url", &settings.reset_password_url),
+        ] {
+            if !url.contains("{token}") {
+                return Err(config_error(format!(
+                    "auth.{key} = `{url}` has no `{{token}}` where the link's token goes"
+                )));
+            }
+        }
+        let links_local = [&settings.verify_email_url, &settings.reset_password_url]
+            .iter()
+            .any(|u| is_local_link(u));
         let secure = settings
             .cookie_secure
             .unwrap_or_else(|| setup.config().profile().is_prod());
@@ -162,6 +175,18 @@ impl Battery for Auth {
                 out.push(
                     Finding::warning("auth.W001", "session cookies are sent over plain HTTP")
                         .hint("leave auth.cookie_secure unset in prod, or set it to true"),
+                );
+            }
+            if scope.deploy && links_local {
+                out.push(
+                    Finding::warning(
+                        "auth.W002",
+                        "emailed verification and reset links point at localhost",
+                    )
+                    .hint(
+                        "set auth.verify_email_url and auth.reset_password_url to pages of your \
+                         front end (or app deep links) that POST the token to the API",
+                    ),
                 );
             }
             out
@@ -222,5 +247,37 @@ impl Battery for Auth {
             Ok(())
         });
         Ok(())
+    }
+}
+
+/// Whether a mailed link goes to this machine (the defaults do), useless in anyone's inbox.
+fn is_local_link(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_link;
+
+    #[test]
+    fn local_links() {
+        assert!(is_local_link(
+            "http://localhost:8000/auth/email/verify?token={token}"
+        ));
+        assert!(is_local_link("http://127.0.0.1/x?token={token}"));
+        assert!(is_local_link("http://[::1]:8000/x"));
+        assert!(!is_local_link("https://chirp.example/verify?token={token}"));
+        assert!(!is_local_link("chirp://verify?token={token}"));
+        assert!(!is_local_link("https://localhost.example.com/x"));
     }
 }

@@ -15,8 +15,9 @@ use crate::{Error, FieldError};
 /// The variable `createsuperuser --no-input` reads the password from.
 pub const PASSWORD_ENV: &str = "TURBINE_SUPERUSER_PASSWORD";
 
+/// A message for the person at the terminal (`error: password: This password is too common.`).
 fn fail(message: impl Into<String>) -> turbine_core::Error {
-    turbine_core::Error::other("auth", Error::Internal(message.into()))
+    turbine_core::Error::Usage(message.into())
 }
 
 fn explain(e: Error) -> turbine_core::Error {

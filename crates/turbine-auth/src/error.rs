@@ -174,3 +174,17 @@ impl axum::response::IntoResponse for Error {
         self.to_problem().into_response()
     }
 }
+
+/// So handlers returning `turbine::Result` can use `?` on auth calls: client errors keep their
+/// problem (401, 403, 422, 429…); server faults become [`turbine_core::Error::Other`].
+impl From<Error> for turbine_core::Error {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Orm(e) => e.into(),
+            Error::Mail(_) | Error::Store(_) | Error::Internal(_) => {
+                turbine_core::Error::other("auth", err)
+            }
+            e => turbine_core::Error::Http(Box::new(e.to_problem())),
+        }
+    }
+}

@@ -78,10 +78,19 @@ struct SignupBody {
 /// Creates an account and mails a verification link. Answers the same whether or not the
 /// email was already registered (its owner gets a mail saying so), so sign-up does not reveal
 /// who has an account.
-async fn signup(auth: AuthService, Json(body): Json<SignupBody>) -> Result<Response> {
-    if !auth.settings().signup {
+async fn signup(auth: AuthService, ip: ClientIp, Json(body): Json<SignupBody>) -> Result<Response> {
+    let s = auth.settings();
+    if !s.signup {
         return Err(Error::Forbidden("sign-up is closed".into()));
     }
+    auth.limiter()
+        .hit(
+            &format!("signup:ip:{}", ip.0),
+            s.login_attempts_per_ip,
+            s.login_window,
+        )
+        .await?
+        .ensure_allowed()?;
     let email = crate::service::normalize_email(&body.email);
     crate::service::validate_email(&email)?;
     if body.name.chars().count() > 150 {
@@ -92,7 +101,9 @@ async fn signup(auth: AuthService, Json(body): Json<SignupBody>) -> Result<Respo
         Some(existing) => {
             // The same work as a new account, so the answer takes the same time.
             let _ = auth.hash_password(&body.password).await?;
-            auth.send_mail(notify::already_registered(&auth, &existing));
+            if auth.count_mail(existing.id).await?.allowed {
+                auth.send_mail(notify::already_registered(&auth, &existing));
+            }
         }
         None => {
             let name = body.name.trim().to_string();
@@ -101,6 +112,7 @@ async fn signup(auth: AuthService, Json(body): Json<SignupBody>) -> Result<Respo
                 .await;
             match user {
                 Ok(user) => {
+                    auth.count_mail(user.id).await?;
                     let token = auth
                         .issue_one_time(
                             user.id,
@@ -117,9 +129,11 @@ async fn signup(auth: AuthService, Json(body): Json<SignupBody>) -> Result<Respo
             }
         }
     }
-    Ok(accepted(
-        "Check your inbox: we sent a link to confirm your email address. You can log in now.",
-    ))
+    Ok(accepted(if s.require_verified_email {
+        "Check your inbox: we sent a link to confirm your email address. Confirm it, then log in."
+    } else {
+        "Check your inbox: we sent a link to confirm your email address. You can log in now."
+    }))
 }
 
 /// How a client wants to stay logged in.
@@ -213,8 +227,8 @@ struct LogoutBody {
     refresh_token: Option<String>,
 }
 
-/// Logs out: ends the session (and clears its cookie), or revokes the device of the access or
-/// refresh token.
+/// Logs out: ends the session (and clears its cookie), revokes the device of the access or
+/// refresh token, or revokes the API token used.
 async fn logout(
     auth: AuthService,
     MaybeUser(user): MaybeUser,
@@ -233,7 +247,10 @@ async fn logout(
             } => {
                 auth.revoke_device(user.id, device).await?;
             }
-            _ => {}
+            AuthMethod::ApiToken { id, .. } => {
+                auth.revoke_api_token(user.id, *id).await?;
+            }
+            AuthMethod::Bearer { device: None } => {}
         }
     }
     if let Some(refresh) = body.refresh_token {
@@ -386,12 +403,11 @@ async fn request_reset(
     tokio::spawn(async move {
         let run = async {
             let s = bg.settings();
-            let key = format!("reset:account:{}", crate::token::hash(&email));
-            // At most a few mails per address per window, whoever asks.
-            if !bg.limiter().hit(&key, 3, s.login_window).await?.allowed {
+            let Some(user) = bg.find_by_email(&email).await?.filter(|u| u.is_active) else {
                 return Ok(());
-            }
-            if let Some(user) = bg.find_by_email(&email).await?.filter(|u| u.is_active) {
+            };
+            // At most a few mails per address per window, whoever asks.
+            if bg.count_mail(user.id).await?.allowed {
                 let token = bg
                     .issue_one_time(user.id, purpose::RESET_PASSWORD, s.reset_password_ttl)
                     .await?;
@@ -451,6 +467,7 @@ async fn request_verification(user: CurrentUser) -> Result<Response> {
         )
         .into_response());
     }
+    auth.count_mail(row.id).await?.ensure_allowed()?;
     let token = auth
         .issue_one_time(
             row.id,

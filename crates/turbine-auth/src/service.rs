@@ -37,6 +37,9 @@ use crate::{Error, FieldError, Result, token};
 pub const REFRESH_PREFIX: &str = "tbr_";
 /// Prefix of personal access tokens (API keys).
 pub const API_TOKEN_PREFIX: &str = "tbp_";
+/// Account emails (verification, reset, "already registered") one address may receive per
+/// login window.
+pub const MAILS_PER_WINDOW: u32 = 3;
 /// One-time token purposes.
 pub mod purpose {
     /// Email verification links.
@@ -402,8 +405,12 @@ impl AuthService {
         let ip_key = ip.map(|ip| format!("login:ip:{ip}"));
         let window = s.login_window;
         let limiter = &self.0.limiter;
+        // The account's attempt is counted before the password is checked, so concurrent
+        // guesses cannot all slip under the limit; a success resets the count. The client IP's
+        // limit counts failures only (a success must not use up a shared address's allowance),
+        // so it is peeked first and hit after a failure.
         limiter
-            .peek(&account_key, s.login_attempts_per_account, window)
+            .hit(&account_key, s.login_attempts_per_account, window)
             .await?
             .ensure_allowed()?;
         if let Some(k) = &ip_key {
@@ -422,9 +429,6 @@ impl AuthService {
         };
         let ok = matches!((&found, &verified), (Some(u), Some(v)) if v.ok && u.is_active);
         if !ok {
-            limiter
-                .hit(&account_key, s.login_attempts_per_account, window)
-                .await?;
             if let Some(k) = &ip_key {
                 limiter.hit(k, s.login_attempts_per_ip, window).await?;
             }
@@ -432,12 +436,12 @@ impl AuthService {
             return Err(Error::InvalidCredentials);
         }
         let mut user = found.expect("checked above");
+        limiter.reset(&account_key).await?;
         if s.require_verified_email && user.email_verified_at.is_none() {
             return Err(Error::Forbidden(
                 "verify your email address before logging in".into(),
             ));
         }
-        limiter.reset(&account_key).await?;
         let mut edit = user.edit();
         if verified.is_some_and(|v| v.needs_rehash) {
             edit.password = self.0.hasher.hash(password).await?;
@@ -472,6 +476,7 @@ impl AuthService {
             .set(Device::REVOKED_AT, Some(Utc::now()))
             .execute(&self.0.db)
             .await?;
+        self.revoke_api_tokens(user.id).await?;
         tracing::info!(user = user.id, "auth: password changed");
         Ok(())
     }
@@ -666,7 +671,18 @@ impl AuthService {
             .execute(&self.0.db)
             .await?;
         self.0.sessions.delete_user(user_id, None).await?;
+        self.revoke_api_tokens(user_id).await?;
         Ok(())
+    }
+
+    /// Revokes every API token of a user (signing out everywhere and a new password do).
+    async fn revoke_api_tokens(&self, user_id: i64) -> Result<u64> {
+        Ok(ApiToken::objects()
+            .filter(ApiToken::USER.eq(user_id) & ApiToken::REVOKED_AT.is_null())
+            .update()
+            .set(ApiToken::REVOKED_AT, Some(Utc::now()))
+            .execute(&self.0.db)
+            .await?)
     }
 
     // ---- API tokens ----------------------------------------------------------------------
@@ -714,10 +730,14 @@ impl AuthService {
         })
     }
 
-    /// A user's API tokens that still work.
+    /// A user's API tokens that still work (neither revoked nor expired).
     pub async fn api_tokens(&self, user_id: i64) -> Result<Vec<ApiToken>> {
         Ok(ApiToken::objects()
-            .filter(ApiToken::USER.eq(user_id) & ApiToken::REVOKED_AT.is_null())
+            .filter(
+                ApiToken::USER.eq(user_id)
+                    & ApiToken::REVOKED_AT.is_null()
+                    & (ApiToken::EXPIRES_AT.is_null() | ApiToken::EXPIRES_AT.gt(Utc::now())),
+            )
             .all(&self.0.db)
             .await?)
     }
@@ -983,6 +1003,24 @@ impl AuthService {
 
     /// Sends an account email through the mailer (in the background, so a response never
     /// waits for SMTP and takes the same time whether or not a mail went out).
+    /// Counts an account email to `user_id`: refused once more than [`MAILS_PER_WINDOW`] were
+    /// sent in the login window, so nobody can make the server flood an inbox.
+    pub(crate) async fn count_mail(&self, user_id: i64) -> Result<crate::throttle::Decision> {
+        let decision = self
+            .0
+            .limiter
+            .hit(
+                &format!("mail:user:{user_id}"),
+                MAILS_PER_WINDOW,
+                self.0.settings.login_window,
+            )
+            .await?;
+        if !decision.allowed {
+            tracing::info!(user = user_id, "auth: account email not sent (too many)");
+        }
+        Ok(decision)
+    }
+
     pub(crate) fn send_mail(&self, mut message: turbine_mail::Message) {
         match self.0.mailer.clone() {
             Some(mailer) => {

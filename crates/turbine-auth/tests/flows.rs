@@ -874,3 +874,174 @@ async fn bad_input_is_a_clear_problem() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_cannot_slip_under_the_limit() {
+    let extra = "[auth]\nlogin_attempts_per_account = 3\n";
+    for (client, db) in clients(extra).await {
+        signup(&client, "ana@example.com").await.assert_status(202);
+        // Ten guesses at once, each from its own address: the account's count is taken
+        // before any password is checked, so exactly three are checked.
+        let guesses = (0..10).map(|i| {
+            client
+                .post("/auth/login")
+                .peer(&format!("10.0.0.{i}:1000"))
+                .json(&json!({"email": "ana@example.com", "password": format!("guess {i}")}))
+                .send()
+        });
+        let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        let refused = statuses.iter().filter(|s| **s == 429).count();
+        assert_eq!((checked, refused), (3, 7), "{}: {statuses:?}", db.name());
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn account_emails_and_signups_are_rate_limited() {
+    let extra = "[auth]\nlogin_attempts_per_ip = 6\n";
+    for (client, db) in clients(extra).await {
+        // The verification mail, then "already registered" mails: three per window in all.
+        for _ in 0..5 {
+            signup(&client, "ana@example.com").await.assert_status(202);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mails = outbox(&client, 3).await;
+        assert_eq!(mails.len(), 3, "{}", db.name());
+        assert_eq!(mails[0].subject, "Confirm your email address");
+        assert!(mails[1..].iter().all(|m| m.subject == mails[1].subject));
+        assert_ne!(mails[1].subject, mails[0].subject);
+
+        // Asking for another link is refused openly (the user is signed in).
+        let tokens = login_tokens(&client, "ana@example.com", PASSWORD)
+            .await
+            .assert_status(200)
+            .json::<Value>();
+        let again = client
+            .post("/auth/email/verify")
+            .bearer(&s(&tokens, "access_token"))
+            .send()
+            .await
+            .assert_status(429);
+        assert!(again.header("retry-after").is_some());
+
+        // Sign-ups per address: the sixth passed, the seventh is refused.
+        signup(&client, "bob@example.com").await.assert_status(202);
+        let refused = signup(&client, "cy@example.com").await.assert_status(429);
+        assert_eq!(
+            refused.header("content-type"),
+            Some("application/problem+json")
+        );
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn signup_says_to_verify_first_when_logins_require_it() {
+    for (client, db) in clients("[auth]\nrequire_verified_email = true\n").await {
+        let res = signup(&client, "ana@example.com").await.assert_status(202);
+        let detail = s(&res.json::<Value>(), "detail");
+        assert!(detail.contains("Confirm it, then log in"), "{detail}");
+        login_tokens(&client, "ana@example.com", PASSWORD)
+            .await
+            .assert_status(403);
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn api_tokens_end_with_logout_logout_all_and_a_new_password() {
+    for (client, db) in clients("").await {
+        let tokens = user_with_tokens(&client, "ana@example.com").await;
+        let access = s(&tokens, "access_token");
+        let new_pat = || async {
+            let created = client
+                .post("/auth/tokens")
+                .bearer(&access)
+                .json(&json!({"name": "ci"}))
+                .send()
+                .await
+                .assert_status(201)
+                .json::<Value>();
+            s(&created, "token")
+        };
+        let works = |pat: String| {
+            let client = &client;
+            async move { client.post("/write").bearer(&pat).send().await.status() }
+        };
+
+        // Logging out with an API token revokes that token.
+        let pat = new_pat().await;
+        client
+            .post("/auth/logout")
+            .bearer(&pat)
+            .send()
+            .await
+            .assert_status(204);
+        assert_eq!(works(pat).await, 401, "{}", db.name());
+
+        // Expired tokens are not listed.
+        let service = auth(&client);
+        let user = service
+            .find_by_email("ana@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+        service
+            .create_api_token(user.id, "old", &["*".into()], Some(past))
+            .await
+            .unwrap();
+        let live = new_pat().await;
+        let list = client
+            .get("/auth/tokens")
+            .bearer(&access)
+            .send()
+            .await
+            .json::<Value>();
+        let names: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["ci"], "{}", db.name());
+
+        // A new password ends API tokens too...
+        let mut row = service.user(user.id).await.unwrap();
+        service
+            .set_password(&mut row, "another long passphrase", None, None)
+            .await
+            .unwrap();
+        assert_eq!(works(live).await, 401);
+
+        // ...and so does signing out everywhere.
+        let tokens = login_tokens(&client, "ana@example.com", "another long passphrase")
+            .await
+            .assert_status(200)
+            .json::<Value>();
+        let access = s(&tokens, "access_token");
+        let created = client
+            .post("/auth/tokens")
+            .bearer(&access)
+            .json(&json!({"name": "ci2"}))
+            .send()
+            .await
+            .assert_status(201)
+            .json::<Value>();
+        let pat = s(&created, "token");
+        assert_eq!(works(pat.clone()).await, 200);
+        client
+            .post("/auth/logout-all")
+            .bearer(&access)
+            .send()
+            .await
+            .assert_status(204);
+        assert_eq!(works(pat).await, 401);
+        db.close().await;
+    }
+}

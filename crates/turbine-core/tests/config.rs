@@ -126,6 +126,7 @@ fn reserved_env_vars_are_not_config_keys() {
         .env_vars([
             ("TURBINE_TEST_POSTGRES_URL", "postgres://x"),
             ("TURBINE_REQUIRE_SERVICES", "1"),
+            ("TURBINE_SUPERUSER_PASSWORD", "a long passphrase"),
         ])
         .load()
         .unwrap();

@@ -12,7 +12,8 @@ use super::{Config, ConfigError, Inner, KeyError, Profile, Secret, Settings};
 
 const ENV_PREFIX: &str = "TURBINE_";
 /// Variables with the prefix that are not config keys.
-const ENV_RESERVED: &[&str] = &["ENV", "CONFIG", "REQUIRE_SERVICES"];
+/// (`SUPERUSER_PASSWORD` is read by the auth battery's `createsuperuser --no-input`.)
+const ENV_RESERVED: &[&str] = &["ENV", "CONFIG", "REQUIRE_SERVICES", "SUPERUSER_PASSWORD"];
 const ENV_RESERVED_PREFIXES: &[&str] = &["TEST_"];
 const BUILTIN_PROFILES: &[&str] = &["dev", "test", "prod"];
 
