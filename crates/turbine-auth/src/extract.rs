@@ -283,16 +283,12 @@ pub(crate) async fn resolve(parts: &mut Parts) -> Result<Option<CurrentUser>> {
         Some(if token.starts_with(API_TOKEN_PREFIX) {
             from_api_token(&auth, token).await?
         } else {
-            let claims = auth.access_tokens().verify(token)?;
-            let id = claims
-                .sub
-                .parse::<i64>()
-                .map_err(|_| crate::TokenError::Malformed)?;
+            let v = auth.verify_access(token)?;
             CurrentUser {
-                id,
-                is_staff: claims.staff,
-                is_superuser: claims.su,
-                method: AuthMethod::Bearer { device: claims.sid },
+                id: v.id,
+                is_staff: v.staff,
+                is_superuser: v.superuser,
+                method: AuthMethod::Bearer { device: v.device },
                 auth: auth.clone(),
                 perms: Arc::default(),
             }

@@ -44,6 +44,7 @@ pub mod session;
 pub mod settings;
 pub mod throttle;
 pub mod token;
+mod verified;
 
 pub use authorize::{Action, Policy};
 pub use battery::Auth;

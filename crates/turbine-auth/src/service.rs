@@ -40,6 +40,8 @@ pub const API_TOKEN_PREFIX: &str = "tbp_";
 /// Account emails (verification, reset, "already registered") one address may receive per
 /// login window.
 pub const MAILS_PER_WINDOW: u32 = 3;
+/// Access tokens remembered as verified (about 300 bytes each).
+const VERIFIED_TOKENS: usize = 16_384;
 /// One-time token purposes.
 pub mod purpose {
     /// Email verification links.
@@ -63,6 +65,7 @@ pub(crate) struct Inner {
     pub(crate) mailer: Option<turbine_mail::Mailer>,
     pub(crate) policies: Policies,
     pub(crate) secure_cookie: bool,
+    pub(crate) verified: crate::verified::VerifiedTokens,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -205,6 +208,7 @@ impl AuthServiceBuilder {
             mailer: self.mailer,
             policies: self.policies,
             secure_cookie: self.secure_cookie,
+            verified: crate::verified::VerifiedTokens::new(VERIFIED_TOKENS),
         }))
     }
 }
@@ -294,6 +298,28 @@ impl AuthService {
     /// The access-token signer and verifier.
     pub fn access_tokens(&self) -> &AccessTokens {
         &self.0.tokens
+    }
+
+    /// Checks an access token (signature, algorithm, issuer, audience, expiry), remembering
+    /// the answer until the token expires so the next request with it costs a map lookup.
+    pub(crate) fn verify_access(&self, token: &str) -> Result<crate::verified::Verified> {
+        let now = crate::verified::unix_now();
+        if let Some(v) = self.0.verified.get(token, now) {
+            return Ok(v);
+        }
+        let claims = self.0.tokens.verify(token)?;
+        let verified = crate::verified::Verified {
+            id: claims
+                .sub
+                .parse::<i64>()
+                .map_err(|_| crate::TokenError::Malformed)?,
+            staff: claims.staff,
+            superuser: claims.su,
+            device: claims.sid,
+            exp: claims.exp,
+        };
+        self.0.verified.insert(token, verified.clone(), now);
+        Ok(verified)
     }
 
     /// The session store.

@@ -280,3 +280,46 @@ fn too_similar_to_email() {
     };
     assert!(lax.validate("jane.doe@example.com", &attrs).is_empty());
 }
+
+#[tokio::test]
+async fn hashes_from_other_implementations_verify_and_ours_verify_there() {
+    use argon2::password_hash::phc::PasswordHash;
+    use argon2::{Argon2, PasswordVerifier as _};
+    let hasher = PasswordHasher::for_tests();
+    // From the reference implementation's README (phc-winner-argon2):
+    // `echo -n "password" | ./argon2 somesalt -t 2 -m 16 -p 4 -l 24`.
+    let reference = "$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+    let verified = hasher.verify("password", reference).await.unwrap();
+    assert!(verified.ok && verified.needs_rehash);
+    assert!(!hasher.verify("passwore", reference).await.unwrap().ok);
+
+    // Ours, checked by the argon2 crate's own verifier.
+    let ours = PasswordHasher::owasp().hash("correct horse").await.unwrap();
+    let parsed = PasswordHash::new(&ours).unwrap();
+    Argon2::default()
+        .verify_password(b"correct horse", &parsed)
+        .unwrap();
+    assert!(
+        Argon2::default()
+            .verify_password(b"correct horsf", &parsed)
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_hashes_share_a_bounded_pool() {
+    // More jobs than cores: they queue for a permit and all finish with right answers.
+    let hasher = PasswordHasher::new(1024, 1, 1).unwrap();
+    let phc = hasher.hash("pw").await.unwrap();
+    let jobs = (0..16).map(|i| {
+        let hasher = hasher.clone();
+        let phc = phc.clone();
+        tokio::spawn(async move {
+            let pw = if i % 2 == 0 { "pw" } else { "nope" };
+            hasher.verify(pw, &phc).await.unwrap().ok == (i % 2 == 0)
+        })
+    });
+    for job in jobs {
+        assert!(job.await.unwrap());
+    }
+}
