@@ -50,7 +50,12 @@ pub(crate) async fn edit_note(
 }
 
 pub(crate) fn app(extra: &str, db_url: &str) -> App {
-    let config = testing::config(&format!("[database]\nurl = '{db_url}'\n{extra}"));
+    app_toml(&format!("[database]\nurl = '{db_url}'\n{extra}"))
+}
+
+/// [`app`] with its whole configuration given (top-level keys such as `secret_key` too).
+pub(crate) fn app_toml(toml: &str) -> App {
+    let config = testing::config(toml);
     App::new()
         .battery(
             Orm::new()
