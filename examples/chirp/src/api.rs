@@ -1,13 +1,50 @@
 //! Chirp's JSON API on the ORM: profiles, follows, posts, comments, likes, the timeline and a
 //! personal feed, cursor-paginated.
 //!
-//! Until the auth battery lands, write requests name the acting profile in the body (`author`,
-//! `follower`, `profile`); the auth battery will take it from the signed-in user instead.
+//! Reads are public. Writes need a signed-in user (the auth battery's [`CurrentUser`]: a bearer
+//! access token, an API token, or a session cookie with its CSRF token), and act as that user's
+//! profile: `POST /profiles` creates it (one per account), then posts, comments, likes and
+//! follows are the profile's, never named in the body. Without credentials a write is a 401
+//! problem with `WWW-Authenticate: Bearer`; a user without a profile gets a 403 problem saying
+//! to create it first. Only a post's author (or a superuser) may delete it: [`post_policy`],
+//! registered with the auth battery, decides.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use serde_json::{Value, json};
+//! use turbine::auth::password::PasswordHasher;
+//!
+//! let auth = chirp::auth().password_hasher(PasswordHasher::for_tests());
+//! let config = turbine::testing::config("[database]\nurl = 'sqlite::memory:'");
+//! let client = turbine::testing::TestClient::new(chirp::app_with(auth).config(config))
+//!     .await
+//!     .unwrap();
+//! let ada = json!({"email": "ada@example.com", "password": "analytical engine notes"});
+//! client.post("/auth/signup").json(&ada).send().await.assert_status(202);
+//! let login: Value = client.post("/auth/login").json(&ada).send().await.json();
+//! let token = login["access_token"].as_str().unwrap();
+//!
+//! let new = json!({"body": "hello"});
+//! client.post("/posts").json(&new).send().await.assert_status(401);
+//! client.post("/posts").bearer(token).json(&new).send().await.assert_status(403); // no profile yet
+//! client
+//!     .post("/profiles")
+//!     .bearer(token)
+//!     .json(&json!({"handle": "ada", "display_name": "Ada Lovelace"}))
+//!     .send()
+//!     .await
+//!     .assert_status(201);
+//! client.post("/posts").bearer(token).json(&new).send().await.assert_status(201);
+//! let page: Value = client.get("/posts").send().await.json();
+//! assert_eq!(page["items"][0]["author"]["handle"], "ada");
+//! # }
+//! ```
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use turbine::auth::{Action, CurrentUser};
 use turbine::orm::query::{Cursor, QuerySet};
-use turbine::orm::{Error, ModelExt};
+use turbine::orm::{Error as OrmError, ModelExt};
 use turbine::prelude::*;
 use turbine::reexports::axum::http::StatusCode;
 
@@ -16,7 +53,9 @@ use crate::models::{Comment, Follow, Like, Post, Profile};
 /// Posts per page.
 pub const PAGE_SIZE: u64 = 20;
 
-type ApiResult<T> = std::result::Result<T, Error>;
+/// What handlers answer: the value, or a problem (ORM errors, auth errors and [`Problem`]s all
+/// convert with `?`; database failures stay server errors, logged with the request).
+type ApiResult<T> = turbine::Result<T>;
 
 /// A profile with its counts.
 #[derive(Debug, Serialize)]
@@ -130,40 +169,20 @@ pub struct NewProfile {
     pub bio: String,
 }
 
-/// `POST /posts`.
+/// `POST /posts` (the author is the signed-in user's profile).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPost {
-    /// The author's handle.
-    pub author: String,
     /// Text.
     pub body: String,
 }
 
-/// `POST /posts/{id}/comments`.
+/// `POST /posts/{id}/comments` (the author is the signed-in user's profile).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
-    /// The author's handle.
-    pub author: String,
     /// Text.
     pub body: String,
-}
-
-/// `POST /profiles/{handle}/follow`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FollowRequest {
-    /// Who follows (`handle` is followed).
-    pub follower: String,
-}
-
-/// `POST /posts/{id}/like`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LikeRequest {
-    /// Who likes it.
-    pub profile: String,
 }
 
 /// The like count after a like.
@@ -176,10 +195,26 @@ pub struct LikeCount {
 }
 
 async fn profile_by_handle(db: &Db, handle: &str) -> ApiResult<Profile> {
-    Profile::objects()
+    Ok(Profile::objects()
         .filter(Profile::HANDLE.eq(handle))
         .get(db)
-        .await
+        .await?)
+}
+
+/// The profile the signed-in user acts as; a 403 problem ("create your profile first") when
+/// they have none yet.
+pub async fn acting_profile(db: &Db, user: &CurrentUser) -> ApiResult<Profile> {
+    Profile::objects()
+        .filter(Profile::USER.eq(user.id))
+        .first(db)
+        .await?
+        .ok_or_else(|| {
+            Problem::new(StatusCode::FORBIDDEN)
+                .detail(
+                    "create your profile first: POST /profiles with a handle and a display_name",
+                )
+                .into()
+        })
 }
 
 fn validate_handle(handle: &str) -> ApiResult<()> {
@@ -188,29 +223,40 @@ fn validate_handle(handle: &str) -> ApiResult<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
-        return Err(Error::Validation {
+        return Err(OrmError::Validation {
             field: "handle".into(),
             message: "use letters, digits and _ only".into(),
-        });
+        }
+        .into());
     }
     Ok(())
 }
 
-/// `POST /profiles`: 201 with the profile; 409 when the handle is taken, 422 when invalid.
+/// `POST /profiles`: creates the signed-in user's profile; 201 with it. 409 when the handle is
+/// taken (a field error on `handle`) or the user already has a profile, 422 when invalid.
 pub async fn create_profile(
+    user: CurrentUser,
     db: Db,
     Json(new): Json<NewProfile>,
 ) -> ApiResult<(StatusCode, Json<Profile>)> {
     validate_handle(&new.handle)?;
     let mut profile = Profile {
         id: 0,
+        user: ForeignKey::new(user.id),
         handle: new.handle,
         display_name: new.display_name,
         bio: new.bio,
         joined_at: Utc::now(),
     };
-    profile.insert(&db).await?;
-    Ok((StatusCode::CREATED, Json(profile)))
+    match profile.insert(&db).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(profile))),
+        Err(OrmError::UniqueViolation { fields, .. }) if fields.iter().any(|f| f == "user") => {
+            Err(Problem::new(StatusCode::CONFLICT)
+                .detail("this account already has a profile")
+                .into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `GET /profiles/{handle}`: the profile and its counts.
@@ -229,19 +275,21 @@ pub async fn show_profile(db: Db, Path(handle): Path<String>) -> ApiResult<Json<
     }))
 }
 
-/// `POST /profiles/{handle}/follow`: 204; following twice is a 409, following oneself a 422.
+/// `POST /profiles/{handle}/follow`: the signed-in user's profile follows `handle`; 204.
+/// Following twice is a 409, following oneself a 422.
 pub async fn follow(
+    user: CurrentUser,
     db: Db,
     Path(handle): Path<String>,
-    Json(req): Json<FollowRequest>,
 ) -> ApiResult<StatusCode> {
+    let follower = acting_profile(&db, &user).await?;
     let followee = profile_by_handle(&db, &handle).await?;
-    let follower = profile_by_handle(&db, &req.follower).await?;
     if follower.id == followee.id {
-        return Err(Error::Validation {
-            field: "follower".into(),
+        return Err(OrmError::Validation {
+            field: "handle".into(),
             message: "a profile cannot follow itself".into(),
-        });
+        }
+        .into());
     }
     Follow {
         id: 0,
@@ -287,12 +335,14 @@ pub async fn feed(
     Ok(Json(post_page(&db, posts, params.cursor).await?))
 }
 
-/// `POST /posts`: 201 with the post; 422 when the body is over 280 characters.
+/// `POST /posts`: the signed-in user's profile posts; 201 with the post, 422 when the body is
+/// over 280 characters.
 pub async fn create_post(
+    user: CurrentUser,
     db: Db,
     Json(new): Json<NewPost>,
 ) -> ApiResult<(StatusCode, Json<PostView>)> {
-    let author = profile_by_handle(&db, &new.author).await?;
+    let author = acting_profile(&db, &user).await?;
     let mut post = Post {
         id: 0,
         author: (&author).into(),
@@ -331,14 +381,41 @@ pub async fn show_post(db: Db, Path(id): Path<i64>) -> ApiResult<Json<PostDetail
     }))
 }
 
-/// `POST /posts/{id}/comments`: 201.
+/// `DELETE /posts/{id}`: 204; only its author (or a superuser) may ([`post_policy`]): 403 for
+/// others. Its comments and likes go with it.
+pub async fn delete_post(user: CurrentUser, db: Db, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    let post = Post::objects()
+        .filter(Post::ID.eq(id))
+        .select_related(Post::AUTHOR)
+        .get(&db)
+        .await?;
+    user.authorize(Action::Delete, &post).await?;
+    post.delete(&db).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The object policy of [`Post`], registered by [`crate::auth`]: anyone may view a post; only
+/// the user whose profile wrote it may change or delete it. It needs the post's author loaded
+/// (`select_related(Post::AUTHOR)`); without it, it refuses. Superusers pass before any policy.
+pub fn post_policy(user: &CurrentUser, action: Action, post: &Post) -> bool {
+    match action {
+        Action::View => true,
+        _ => post
+            .author
+            .get()
+            .is_some_and(|author| *author.user.id() == user.id),
+    }
+}
+
+/// `POST /posts/{id}/comments`: the signed-in user's profile comments; 201.
 pub async fn create_comment(
+    user: CurrentUser,
     db: Db,
     Path(id): Path<i64>,
     Json(new): Json<NewComment>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
+    let author = acting_profile(&db, &user).await?;
     let post = Post::get(&db, id).await?;
-    let author = profile_by_handle(&db, &new.author).await?;
     let mut comment = Comment {
         id: 0,
         post: (&post).into(),
@@ -358,40 +435,39 @@ pub async fn create_comment(
     ))
 }
 
-/// `POST /posts/{id}/like`: records the like and bumps the count in one transaction
-/// (`like_count = like_count + 1`, so concurrent likes never lose one).
-pub async fn like(
-    db: Db,
-    Path(id): Path<i64>,
-    Json(req): Json<LikeRequest>,
-) -> ApiResult<Json<LikeCount>> {
-    let profile = profile_by_handle(&db, &req.profile).await?;
-    db.transaction(|tx| async move {
-        let post = Post::get(&tx, id).await?;
-        let (_, created) = Like::get_or_create(
-            &tx,
-            Like::POST.eq(&post) & Like::PROFILE.eq(&profile),
-            || Like {
-                id: 0,
-                post: (&post).into(),
-                profile: (&profile).into(),
-                created_at: Utc::now(),
-            },
-        )
+/// `POST /posts/{id}/like`: the signed-in user's profile likes the post; records the like and
+/// bumps the count in one transaction (`like_count = like_count + 1`, so concurrent likes never
+/// lose one). Liking again changes nothing (`created: false`).
+pub async fn like(user: CurrentUser, db: Db, Path(id): Path<i64>) -> ApiResult<Json<LikeCount>> {
+    let profile = acting_profile(&db, &user).await?;
+    let count = db
+        .transaction(|tx| async move {
+            let post = Post::get(&tx, id).await?;
+            let (_, created) = Like::get_or_create(
+                &tx,
+                Like::POST.eq(&post) & Like::PROFILE.eq(&profile),
+                || Like {
+                    id: 0,
+                    post: (&post).into(),
+                    profile: (&profile).into(),
+                    created_at: Utc::now(),
+                },
+            )
+            .await?;
+            if created {
+                Post::objects()
+                    .filter(Post::ID.eq(id))
+                    .update()
+                    .set(Post::LIKE_COUNT, Post::LIKE_COUNT + 1)
+                    .execute(&tx)
+                    .await?;
+            }
+            let like_count = Post::get(&tx, id).await?.like_count;
+            Ok::<_, OrmError>(LikeCount {
+                like_count,
+                created,
+            })
+        })
         .await?;
-        if created {
-            Post::objects()
-                .filter(Post::ID.eq(id))
-                .update()
-                .set(Post::LIKE_COUNT, Post::LIKE_COUNT + 1)
-                .execute(&tx)
-                .await?;
-        }
-        let like_count = Post::get(&tx, id).await?.like_count;
-        Ok(Json(LikeCount {
-            like_count,
-            created,
-        }))
-    })
-    .await
+    Ok(Json(count))
 }

@@ -1,11 +1,21 @@
 //! Chirp: the backend of a small social + chat mobile app, built to show every Turbine battery.
 //!
-//! Today: profiles, follows, posts, comments and likes on the ORM ([`models`], [`api`]), with
-//! their migrations in `migrations/` (applied at start-up), a `seed` command, a personal feed and
-//! a timeline with cursor pagination; plus everything the core gives for free (config, the
-//! default middleware stack, problem+json errors, `/health/*`, `/metrics`, the `serve`/`routes`/
-//! `config`/`check` commands and the ORM's `migrate`/`makemigrations`/`showmigrations`…).
-//! Accounts, chat and the admin arrive with their batteries.
+//! Today:
+//! - accounts from the auth battery under `/auth` (sign-up, login for tokens or a browser
+//!   session, refresh, `/auth/me`…, and the `createsuperuser`/`changepassword`/`clearsessions`
+//!   commands), with account mail through the mail battery (logged to the console in `dev`,
+//!   kept in memory in `test`; set `[mail]` to send it);
+//! - profiles (one per account), follows, posts, comments and likes on the ORM ([`models`],
+//!   [`api`]): reads are public, writes act as the signed-in user's profile, and only a post's
+//!   author (or a superuser) may delete it;
+//! - their migrations in `migrations/`, applied at start-up after the auth battery's, a `seed`
+//!   command with demo accounts ([`seed`]), a personal feed and a timeline with cursor
+//!   pagination;
+//! - everything the core gives for free (config, the default middleware stack, problem+json
+//!   errors, `/health/*`, `/metrics`, the `serve`/`routes`/`config`/`check` commands and the
+//!   ORM's `migrate`/`makemigrations`/`showmigrations`…).
+//!
+//! Chat and the admin arrive with their batteries.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -21,6 +31,8 @@ pub mod models;
 pub mod seed;
 
 use serde::Serialize;
+use turbine::auth::{Auth, AuthService};
+use turbine::mail::Mail;
 use turbine::prelude::*;
 
 /// What `GET /` answers: a map of the API for client developers.
@@ -48,16 +60,27 @@ pub struct Links {
     /// Prometheus metrics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<String>,
-    /// The timeline of posts.
+    /// The timeline of posts (`POST` to write one, signed in).
     pub posts: &'static str,
     /// A profile (and `/feed`, `/follow` under it).
     pub profile: &'static str,
+    /// Where a signed-in user creates their profile (`POST`).
+    pub profiles: &'static str,
+    /// Create an account (`POST`).
+    pub signup: String,
+    /// Log in for tokens or a browser session (`POST`).
+    pub login: String,
+    /// Exchange a refresh token for new tokens (`POST`).
+    pub refresh: String,
+    /// The signed-in user's account.
+    pub me: String,
 }
 
 /// `GET /`: the API index.
-async fn index(State(ctx): State<Context>) -> Json<ApiIndex> {
+async fn index(State(ctx): State<Context>, auth: AuthService) -> Json<ApiIndex> {
     let config = ctx.config();
     let o = &config.settings().observability;
+    let prefix = &auth.settings().prefix;
     Json(ApiIndex {
         name: "chirp",
         version: env!("CARGO_PKG_VERSION"),
@@ -68,6 +91,11 @@ async fn index(State(ctx): State<Context>) -> Json<ApiIndex> {
             metrics: o.metrics.then(|| o.metrics_path.clone()),
             posts: "/posts",
             profile: "/profiles/{handle}",
+            profiles: "/profiles",
+            signup: format!("{prefix}/signup"),
+            login: format!("{prefix}/login"),
+            refresh: format!("{prefix}/refresh"),
+            me: format!("{prefix}/me"),
         },
     })
 }
@@ -88,17 +116,33 @@ pub fn orm() -> Orm {
         .seed(seed::seed)
 }
 
+/// The auth battery as Chirp configures it: `[auth]` settings (endpoints under `/auth` by
+/// default), argon2id at the OWASP parameters, and the [`api::post_policy`] for posts. Tests
+/// swap the hasher: `chirp::auth().password_hasher(PasswordHasher::for_tests())`.
+pub fn auth() -> Auth {
+    Auth::new().policy::<models::Post>(api::post_policy)
+}
+
 /// The app factory: the binary serves it, tests drive it in-process.
 pub fn app() -> App {
+    app_with(auth())
+}
+
+/// The app with this auth battery (tests pass one with a cheap password hasher). The ORM is
+/// installed first, then mail (`[mail]`: the console in `dev`, memory in `test`), then auth,
+/// which needs both.
+pub fn app_with(auth: Auth) -> App {
     App::new()
         .battery(orm())
+        .battery(Mail::new())
+        .battery(auth)
         .route("/", get(index))
         .route("/profiles", post(api::create_profile))
         .route("/profiles/{handle}", get(api::show_profile))
         .route("/profiles/{handle}/follow", post(api::follow))
         .route("/profiles/{handle}/feed", get(api::feed))
         .route("/posts", get(api::timeline).post(api::create_post))
-        .route("/posts/{id}", get(api::show_post))
+        .route("/posts/{id}", get(api::show_post).delete(api::delete_post))
         .route("/posts/{id}/comments", post(api::create_comment))
         .route("/posts/{id}/like", post(api::like))
 }

@@ -1,4 +1,5 @@
-//! Chirp's models: profiles, who follows whom, posts, comments and likes.
+//! Chirp's models: profiles (one per user account of the auth battery), who follows whom,
+//! posts, comments and likes.
 //!
 //! The migrations in `migrations/` are generated from these by `cargo run -p chirp --
 //! makemigrations`; the binary embeds them and `migrate` applies them.
@@ -6,14 +7,20 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use turbine::Model;
+use turbine::auth::models::User;
 use turbine::orm::ForeignKey;
 
-/// A person on Chirp (the auth battery will attach it to a user account).
+/// A person on Chirp: the public face of a user account (`auth.User`), one per account.
 #[derive(Model, Debug, Clone, Serialize)]
 #[model(app = "chirp", ordering = ["handle"])]
 pub struct Profile {
     /// Identity key.
     pub id: i64,
+    /// The account it belongs to (unique: one profile per user; deleted with the user). Not
+    /// shown to clients.
+    #[serde(skip)]
+    #[field(one_to_one, on_delete = "cascade", related_name = "profile")]
+    pub user: ForeignKey<User>,
     /// `@handle`, unique.
     #[field(
         max_length = 30,

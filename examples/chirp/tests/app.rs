@@ -16,7 +16,33 @@ async fn index_lists_the_api() {
     assert_eq!(body["profile"], "test");
     assert_eq!(body["links"]["metrics"], "/metrics");
     assert_eq!(body["links"]["posts"], "/posts");
+    assert_eq!(body["links"]["profiles"], "/profiles");
+    for (link, path) in [
+        ("signup", "/auth/signup"),
+        ("login", "/auth/login"),
+        ("refresh", "/auth/refresh"),
+        ("me", "/auth/me"),
+    ] {
+        assert_eq!(body["links"][link], path, "{link}");
+    }
     assert!(res.header("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn auth_links_follow_the_configured_prefix() {
+    let config =
+        testing::config("[database]\nurl = 'sqlite::memory:'\n[auth]\nprefix = '/api/auth'");
+    let client = TestClient::new(chirp::app().config(config)).await.unwrap();
+    let body: serde_json::Value = client.get("/").send().await.json();
+    assert_eq!(body["links"]["login"], "/api/auth/login");
+    client.get("/api/auth/me").send().await.assert_status(401);
+}
+
+#[tokio::test]
+async fn account_mail_stays_in_memory_in_tests() {
+    let client = TestClient::new(app()).await.unwrap();
+    let mailer = client.context().get::<turbine::mail::Mailer>().unwrap();
+    assert_eq!(mailer.transport_name(), "memory");
 }
 
 #[tokio::test]
