@@ -205,7 +205,8 @@ impl Battery for Auth {
                 "redis" => Some(Arc::new(
                     RedisSessions::connect(settings.redis_url.as_deref().unwrap_or_default())
                         .await
-                        .map_err(|e| turbine_core::Error::other("connecting to Redis for sessions", e))?,
+                        .map_err(|e| turbine_core::Error::other("connecting to Redis for sessions", e))?
+                        .with_prefix(&settings.redis_prefix),
                 )),
                 _ => None,
             };
@@ -213,7 +214,8 @@ impl Battery for Auth {
                 "redis" => Some(Arc::new(
                     RedisLimiter::connect(settings.redis_url.as_deref().unwrap_or_default())
                         .await
-                        .map_err(|e| turbine_core::Error::other("connecting to Redis for throttling", e))?,
+                        .map_err(|e| turbine_core::Error::other("connecting to Redis for throttling", e))?
+                        .with_prefix(&settings.redis_prefix),
                 )),
                 _ => None,
             };

@@ -269,11 +269,14 @@ impl SessionStore for MemorySessions {
     }
 }
 
-/// Sessions in Redis, shared by every node: `turbine:session:<digest>` holds the JSON with a
-/// TTL at its expiry; `turbine:user-sessions:<id>` indexes a user's sessions.
+/// Sessions in Redis, shared by every node: `<prefix>session:<digest>` holds the JSON with a
+/// TTL at its expiry; `<prefix>user-sessions:<id>` indexes a user's sessions. The prefix
+/// (default `turbine:`, setting `auth.redis_prefix`) keeps apps that share a Redis database
+/// apart: their user ids would otherwise meet in the index.
 #[derive(Clone)]
 pub struct RedisSessions {
     conn: redis::aio::ConnectionManager,
+    prefix: Arc<str>,
 }
 
 impl std::fmt::Debug for RedisSessions {
@@ -282,9 +285,8 @@ impl std::fmt::Debug for RedisSessions {
     }
 }
 
-/// Key prefix of sessions in Redis.
+/// Key prefix of sessions in Redis under the default [`crate::settings::DEFAULT_REDIS_PREFIX`].
 pub const REDIS_PREFIX: &str = "turbine:session:";
-const REDIS_USER_PREFIX: &str = "turbine:user-sessions:";
 
 fn store_err(e: impl std::fmt::Display) -> Error {
     Error::Store(format!("redis sessions: {e}"))
@@ -297,12 +299,29 @@ impl RedisSessions {
         let conn = redis::aio::ConnectionManager::new(client)
             .await
             .map_err(store_err)?;
-        Ok(Self { conn })
+        Ok(Self::from_manager(conn))
     }
 
     /// Sessions on an existing connection.
     pub fn from_manager(conn: redis::aio::ConnectionManager) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            prefix: crate::settings::DEFAULT_REDIS_PREFIX.into(),
+        }
+    }
+
+    /// Puts every key under `prefix` (`myapp:`) instead of `turbine:`.
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn session_key(&self, key: &str) -> String {
+        format!("{}session:{key}", self.prefix)
+    }
+
+    fn index_key(&self, user_id: i64) -> String {
+        format!("{}user-sessions:{user_id}", self.prefix)
     }
 }
 
@@ -311,7 +330,7 @@ impl SessionStore for RedisSessions {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let raw: Option<String> = redis::cmd("GET")
-                .arg(format!("{REDIS_PREFIX}{key}"))
+                .arg(self.session_key(key))
                 .query_async(&mut conn)
                 .await
                 .map_err(store_err)?;
@@ -328,13 +347,13 @@ impl SessionStore for RedisSessions {
             let mut pipe = redis::pipe();
             pipe.atomic()
                 .cmd("SET")
-                .arg(format!("{REDIS_PREFIX}{key}"))
+                .arg(self.session_key(key))
                 .arg(json)
                 .arg("PX")
                 .arg(ms)
                 .ignore();
             if let Some(user) = data.user_id {
-                let index = format!("{REDIS_USER_PREFIX}{user}");
+                let index = self.index_key(user);
                 pipe.cmd("SADD").arg(&index).arg(key).ignore();
                 // The index lives as long as the longest session could.
                 pipe.cmd("PEXPIRE").arg(&index).arg(ms).arg("GT").ignore();
@@ -349,7 +368,7 @@ impl SessionStore for RedisSessions {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             redis::cmd("DEL")
-                .arg(format!("{REDIS_PREFIX}{key}"))
+                .arg(self.session_key(key))
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(store_err)
@@ -360,7 +379,7 @@ impl SessionStore for RedisSessions {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let keys: Vec<String> = redis::cmd("SMEMBERS")
-                .arg(format!("{REDIS_USER_PREFIX}{user_id}"))
+                .arg(self.index_key(user_id))
                 .query_async(&mut conn)
                 .await
                 .map_err(store_err)?;
@@ -370,7 +389,7 @@ impl SessionStore for RedisSessions {
                     Some(d) if d.user_id == Some(user_id) => out.push((key, d)),
                     _ => {
                         redis::cmd("SREM")
-                            .arg(format!("{REDIS_USER_PREFIX}{user_id}"))
+                            .arg(self.index_key(user_id))
                             .arg(&key)
                             .query_async::<()>(&mut conn)
                             .await

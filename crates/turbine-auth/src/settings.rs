@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// The default `auth.redis_prefix`.
+pub const DEFAULT_REDIS_PREFIX: &str = "turbine:";
+
 /// `[auth]` in `turbine.toml` (or `TURBINE_AUTH__…` variables).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -50,6 +53,9 @@ pub struct AuthSettings {
     pub throttle_store: String,
     /// The Redis URL for a `redis` store.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key (default `turbine:`); give each app sharing a Redis database
+    /// its own (`chirp:`), or their sessions and counts mix.
+    pub redis_prefix: String,
     /// Refuse logins until the email address is verified.
     pub require_verified_email: bool,
     /// Failed logins allowed per account per window.
@@ -92,6 +98,7 @@ impl Default for AuthSettings {
             session_store: "database".into(),
             throttle_store: "memory".into(),
             redis_url: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.into(),
             require_verified_email: false,
             login_attempts_per_account: 5,
             login_attempts_per_ip: 50,

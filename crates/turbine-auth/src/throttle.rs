@@ -38,7 +38,8 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 
-/// The prefix of every key [`RedisLimiter`] writes.
+/// The prefix of every key [`RedisLimiter`] writes, under the default
+/// [`crate::settings::DEFAULT_REDIS_PREFIX`].
 pub const REDIS_PREFIX: &str = "turbine:throttle:";
 
 /// Whether an attempt may go ahead.
@@ -226,11 +227,13 @@ return {count, ttl}
 ";
 
 /// A [`Limiter`] in Redis, so every node shares the counts. Each hit is one atomic Lua script
-/// (`INCR`, `PEXPIRE` on the window's first hit, `PTTL`); keys are [`REDIS_PREFIX`] + key.
+/// (`INCR`, `PEXPIRE` on the window's first hit, `PTTL`); keys are `<prefix>throttle:<key>`
+/// ([`REDIS_PREFIX`] with the default prefix; see [`RedisLimiter::with_prefix`]).
 /// Redis failures are [`Error::Store`]. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisLimiter {
     connection: ConnectionManager,
+    prefix: Arc<str>,
     hit: Arc<Script>,
     peek: Arc<Script>,
 }
@@ -255,16 +258,28 @@ impl RedisLimiter {
     pub fn from_manager(connection: ConnectionManager) -> Self {
         Self {
             connection,
+            prefix: crate::settings::DEFAULT_REDIS_PREFIX.into(),
             hit: Arc::new(Script::new(HIT_SCRIPT)),
             peek: Arc::new(Script::new(PEEK_SCRIPT)),
         }
+    }
+
+    /// Puts every key under `prefix` (`myapp:`) instead of `turbine:`, so apps sharing a Redis
+    /// database keep their own counts.
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn redis_key(&self, key: &str) -> String {
+        format!("{}throttle:{key}", self.prefix)
     }
 
     async fn run(&self, script: &Script, key: &str, window: Duration) -> Result<(u32, Duration)> {
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut connection = self.connection.clone();
         let (count, ttl): (i64, i64) = script
-            .key(format!("{REDIS_PREFIX}{key}"))
+            .key(self.redis_key(key))
             .arg(window_ms)
             .invoke_async(&mut connection)
             .await
@@ -304,7 +319,7 @@ impl Limiter for RedisLimiter {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             redis::cmd("DEL")
-                .arg(format!("{REDIS_PREFIX}{key}"))
+                .arg(self.redis_key(key))
                 .query_async::<()>(&mut connection)
                 .await
                 .map_err(store)

@@ -566,3 +566,62 @@ async fn a_session_from_one_instance_works_on_another() {
         db.close().await;
     }
 }
+
+/// Deletes every key under a test's own `auth.redis_prefix`.
+async fn delete_prefixed(probe: &Probe, prefix: &str) {
+    let keys: Vec<String> = probe
+        .query(redis::cmd("KEYS").arg(format!("{prefix}*")))
+        .await;
+    for key in keys {
+        probe.del(&key).await;
+    }
+}
+
+#[tokio::test]
+async fn apps_with_their_own_prefix_do_not_share_sessions() {
+    let Some(url) = redis_url() else { return };
+    let probe = Probe::connect(&url).await;
+    // Two apps, two databases (both with a user 1), one Redis database.
+    let (db_x, db_y) = (
+        TestDb::sqlite().await.unwrap(),
+        TestDb::sqlite().await.unwrap(),
+    );
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (px, py) = (format!("x{tag}:"), format!("y{tag}:"));
+    let x = TestClient::new(redis_app(&url, &db_x, &format!("redis_prefix = '{px}'")))
+        .await
+        .unwrap();
+    let y = TestClient::new(redis_app(&url, &db_y, &format!("redis_prefix = '{py}'")))
+        .await
+        .unwrap();
+    let email = probe.email("ana");
+    for app in [&x, &y] {
+        sign_up(&probe, app, &email).await;
+        let login = session_login(app, &email, &probe.peer())
+            .await
+            .assert_status(200)
+            .json::<Value>();
+        assert_eq!(login["user"]["id"], 1, "both apps have a user 1");
+    }
+    let index: Vec<String> = probe
+        .query(redis::cmd("SMEMBERS").arg(format!("{px}user-sessions:1")))
+        .await;
+    assert_eq!(index.len(), 1, "x's index holds x's session only");
+    let listed = x.get("/auth/sessions").send().await.assert_status(200);
+    assert_eq!(listed.json::<Value>().as_array().unwrap().len(), 1);
+
+    // Signing out everywhere on x leaves y's user signed in.
+    let csrf = x.get("/auth/csrf").send().await.json::<Value>();
+    x.post("/auth/logout-all")
+        .header("x-csrf-token", &s(&csrf, "csrf_token"))
+        .send()
+        .await
+        .assert_status(204);
+    x.get("/auth/me").send().await.assert_status(401);
+    y.get("/auth/me").send().await.assert_status(200);
+
+    delete_prefixed(&probe, &px).await;
+    delete_prefixed(&probe, &py).await;
+    db_x.close().await;
+    db_y.close().await;
+}
