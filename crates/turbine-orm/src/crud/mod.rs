@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod bulk;
 mod cache;
 mod prepare;
 mod record;
@@ -99,6 +100,29 @@ pub trait ModelExt: Model {
                 .collect::<Vec<_>>();
             typed::save(self, db, Some(&positions)).await
         }
+    }
+
+    /// Updates `fields` of every model, each row with its own values, in one statement:
+    /// `UPDATE … SET f = CASE WHEN id = ? THEN ? … END WHERE id IN (…)` (Django's
+    /// `bulk_update`). Returns how many rows the database updated: rows whose key no longer
+    /// exists are not counted, and no statement runs for no models.
+    ///
+    /// `auto_now` fields are refreshed with one timestamp, written back into the models, and
+    /// the values are validated as [`save`](Self::save) does; a field that does not exist,
+    /// has no column (many-to-many) or is the primary key is an
+    /// [`Error::Query`](crate::Error::Query). Like [`QuerySet::update`], it runs neither the
+    /// models' `before_save` / `after_save` nor the database's observers. More than 1,000
+    /// models, or more values than the backend binds in one statement, are split into several
+    /// statements in one transaction. When a
+    /// key appears twice, the first model's values are written. Concurrent bulk updates of
+    /// overlapping rows should pass them sorted by key, so that they lock rows in one order.
+    fn bulk_update(
+        db: &Db,
+        models: &mut [Self],
+        fields: impl IntoIterator<Item = Field<Self>>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let names: Vec<&'static str> = fields.into_iter().map(|f| f.name()).collect();
+        async move { typed::bulk_update(db, models, &names).await }
     }
 
     /// An edit that saves only the fields changed through it:

@@ -19,7 +19,8 @@ pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-fn now_value(ty: &FieldType) -> Value {
+/// The current time for a field of type `ty` (a date or a timestamp).
+pub(crate) fn now_value(ty: &FieldType) -> Value {
     match ty {
         FieldType::Date => Value::ChronoDate(Some(now().date_naive())),
         _ => Value::ChronoDateTimeUtc(Some(now())),

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::prepare::column_fields;
-use super::write;
+use super::{bulk, write};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::meta::ModelMeta;
@@ -183,17 +183,32 @@ impl<'m> Record<'m> {
         Ok(())
     }
 
+    /// Updates `fields` of every row by key, each with its own values, in one statement per
+    /// parameter-limit batch (as [`ModelExt::bulk_update`](super::ModelExt::bulk_update): no
+    /// observers, `auto_now` refreshed); returns how many rows were updated.
+    pub async fn bulk_update(db: &Db, records: &mut [Record<'m>], fields: &[&str]) -> Result<u64> {
+        let Some(meta) = records.first().map(|r| r.meta) else {
+            return Ok(0);
+        };
+        same_model(meta, records, "bulk_update")?;
+        let plan = bulk::Plan::new(meta, fields)?;
+        let mut rows: Vec<Vec<Value>> = records
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.values))
+            .collect();
+        let result = bulk::bulk_update(db, meta, &plan, &mut rows).await;
+        for (r, values) in records.iter_mut().zip(rows) {
+            r.values = values;
+        }
+        result
+    }
+
     /// Inserts many rows with as few statements as possible; keys are read back into each.
     pub async fn insert_many(db: &Db, records: &mut [Record<'m>]) -> Result<()> {
         let Some(meta) = records.first().map(|r| r.meta) else {
             return Ok(());
         };
-        if records
-            .iter()
-            .any(|r| !(std::ptr::eq(r.meta, meta) || r.meta == meta))
-        {
-            return Err(Error::Query("insert_many takes rows of one model".into()));
-        }
+        same_model(meta, records, "insert_many")?;
         let mut rows: Vec<Vec<Value>> = records
             .iter_mut()
             .map(|r| std::mem::take(&mut r.values))
@@ -203,5 +218,17 @@ impl<'m> Record<'m> {
             r.values = values;
         }
         result.map(drop)
+    }
+}
+
+/// Refuses rows of more than one model in one call of `what`.
+fn same_model(meta: &ModelMeta, records: &[Record<'_>], what: &str) -> Result<()> {
+    if records
+        .iter()
+        .all(|r| std::ptr::eq(r.meta, meta) || r.meta == meta)
+    {
+        Ok(())
+    } else {
+        Err(Error::Query(format!("{what} takes rows of one model")))
     }
 }

@@ -5,7 +5,7 @@ use std::any::TypeId;
 use std::ops::{Deref, DerefMut};
 
 use super::prepare::column_fields;
-use super::write;
+use super::{bulk, write};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::hooks::ChangeKind;
@@ -78,6 +78,22 @@ pub(crate) async fn save<M: Model>(model: &mut M, db: &Db, only: Option<&[usize]
     let set = write::update(db, M::meta(), model_id::<M>(), &mut values, only).await?;
     write_back(model, values, &set)?;
     model.after_save(db, ChangeKind::Updated).await
+}
+
+/// Updates `names` of every model by key in one statement per batch; `auto_now` values are
+/// written back. No hooks (see [`ModelExt::bulk_update`](super::ModelExt::bulk_update)).
+pub(crate) async fn bulk_update<M: Model>(
+    db: &Db,
+    models: &mut [M],
+    names: &[&str],
+) -> Result<u64> {
+    let plan = bulk::Plan::new(M::meta(), names)?;
+    let mut rows: Vec<Vec<Value>> = models.iter().map(Model::to_values).collect();
+    let updated = bulk::bulk_update(db, M::meta(), &plan, &mut rows).await?;
+    for (m, values) in models.iter_mut().zip(rows) {
+        write_back(m, values, &plan.auto_now)?;
+    }
+    Ok(updated)
 }
 
 pub(crate) async fn delete<M: Model>(model: &M, db: &Db) -> Result<()> {

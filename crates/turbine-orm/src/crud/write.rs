@@ -26,7 +26,7 @@ fn key_of(model: Option<TypeId>, dialect: Dialect, kind: Kind, variant: u64) -> 
     })
 }
 
-fn pk_index(meta: &ModelMeta) -> Result<usize> {
+pub(super) fn pk_index(meta: &ModelMeta) -> Result<usize> {
     column_fields(meta)
         .position(|f| f.primary_key)
         .ok_or_else(|| Error::Query(format!("{} has no primary key", meta.label())))
@@ -34,7 +34,7 @@ fn pk_index(meta: &ModelMeta) -> Result<usize> {
 
 /// Refuses values that do not match the model's columns (a `to_values` out of step with
 /// `meta`), instead of indexing past them.
-fn check_width(meta: &ModelMeta, values: &[Value]) -> Result<()> {
+pub(super) fn check_width(meta: &ModelMeta, values: &[Value]) -> Result<()> {
     let n = column_fields(meta).count();
     if values.len() == n {
         Ok(())
@@ -47,7 +47,15 @@ fn check_width(meta: &ModelMeta, values: &[Value]) -> Result<()> {
     }
 }
 
-fn table(meta: &ModelMeta) -> Alias {
+/// The most parameters one statement may bind on a backend.
+pub(super) fn param_limit(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::Postgres => 65_535,
+        _ => 32_766,
+    }
+}
+
+pub(super) fn table(meta: &ModelMeta) -> Alias {
     Alias::new(meta.table.as_str())
 }
 
@@ -91,7 +99,7 @@ async fn fetch_write(db: &Db, meta: &ModelMeta, stmt: Statement) -> Result<Vec<R
 }
 
 /// Runs a writing statement; returns the number of rows changed.
-async fn execute(db: &Db, meta: &ModelMeta, stmt: &Statement) -> Result<u64> {
+pub(super) async fn execute(db: &Db, meta: &ModelMeta, stmt: &Statement) -> Result<u64> {
     db.execute(stmt).await.map_err(|e| by_field(meta, e))
 }
 
@@ -261,11 +269,7 @@ pub(crate) async fn insert_many(
     }
     let dialect = db.dialect();
     let width = column_fields(meta).count().max(1);
-    let limit = match dialect {
-        Dialect::Postgres => 65_535,
-        _ => 32_766,
-    };
-    let per_statement = (limit / width).max(1);
+    let per_statement = (param_limit(dialect) / width).max(1);
     let all_default = |omit: &[bool]| omit.iter().all(|o| *o);
     let mut set: Vec<Vec<usize>> = plans.iter().map(|p| p.filled.clone()).collect();
     // Groups of rows with the same omitted columns, in order.
