@@ -122,7 +122,9 @@ pub(crate) async fn middleware(State(handle): State<Handle>, req: Request, next:
         return next.run(req).await;
     };
     let (mut parts, body) = req.into_parts();
-    parts.extensions.insert(auth.clone());
+    parts
+        .extensions
+        .insert(crate::extract::RequestAuth::new(auth.clone()));
     let needs_check = !is_safe(&parts.method)
         && bearer(&parts).is_none()
         && session_cookie(&parts.headers, &auth.settings().session_cookie).is_some();

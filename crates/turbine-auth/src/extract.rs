@@ -214,31 +214,38 @@ pub(crate) struct LoadedSession {
     pub(crate) data: SessionData,
 }
 
+/// What the battery's middleware puts in every request: the service, and the request's
+/// session and user once worked out (one extension, filled in place, so resolving costs no
+/// further allocation in the request).
 #[derive(Clone)]
-struct Resolved(Option<CurrentUser>);
-
-/// The auth service of a request (the battery's middleware puts it in the request).
-pub(crate) fn service_of(parts: &Parts) -> Result<AuthService> {
-    parts
-        .extensions
-        .get::<AuthService>()
-        .cloned()
-        .ok_or_else(|| {
-            Error::Internal(
-                "the auth battery is not installed (or its middleware did not run)".into(),
-            )
-        })
+pub(crate) struct RequestAuth {
+    pub(crate) service: AuthService,
+    session: Option<Option<LoadedSession>>,
+    resolved: Option<Option<CurrentUser>>,
 }
 
-/// The bearer token of a request, if it has one.
-pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts
-        .headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+impl RequestAuth {
+    pub(crate) fn new(service: AuthService) -> Self {
+        Self {
+            service,
+            session: None,
+            resolved: None,
+        }
+    }
+}
+
+fn not_installed() -> Error {
+    Error::Internal("the auth battery is not installed (or its middleware did not run)".into())
+}
+
+/// The bearer token of a request, if it has one, as bytes: a token is long, and a known one is
+/// found without validating it as text first.
+pub(crate) fn bearer(parts: &Parts) -> Option<&[u8]> {
+    let value = parts.headers.get(http::header::AUTHORIZATION)?.as_bytes();
+    let (scheme, token) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| token.trim_ascii())
 }
 
 /// The session cookie's value, if the request has one.
@@ -259,8 +266,12 @@ pub(crate) async fn load_session(
     parts: &mut Parts,
     auth: &AuthService,
 ) -> Result<Option<LoadedSession>> {
-    if let Some(s) = parts.extensions.get::<Option<LoadedSession>>() {
-        return Ok(s.clone());
+    if let Some(s) = parts
+        .extensions
+        .get::<RequestAuth>()
+        .and_then(|r| r.session.clone())
+    {
+        return Ok(s);
     }
     let loaded = match session_cookie(&parts.headers, &auth.settings().session_cookie) {
         Some(cookie) => auth
@@ -269,18 +280,25 @@ pub(crate) async fn load_session(
             .map(|(key, data)| LoadedSession { key, data }),
         None => None,
     };
-    parts.extensions.insert(loaded.clone());
+    if let Some(slot) = parts.extensions.get_mut::<RequestAuth>() {
+        slot.session = Some(loaded.clone());
+    }
     Ok(loaded)
 }
 
 /// Works out who the request is from (cached in the request).
 pub(crate) async fn resolve(parts: &mut Parts) -> Result<Option<CurrentUser>> {
-    if let Some(r) = parts.extensions.get::<Resolved>() {
-        return Ok(r.0.clone());
+    let slot = parts
+        .extensions
+        .get::<RequestAuth>()
+        .ok_or_else(not_installed)?;
+    if let Some(resolved) = &slot.resolved {
+        return Ok(resolved.clone());
     }
-    let auth = service_of(parts)?;
+    let auth = slot.service.clone();
     let user = if let Some(token) = bearer(parts) {
-        Some(if token.starts_with(API_TOKEN_PREFIX) {
+        Some(if token.starts_with(API_TOKEN_PREFIX.as_bytes()) {
+            let token = std::str::from_utf8(token).map_err(|_| crate::TokenError::Malformed)?;
             from_api_token(&auth, token).await?
         } else {
             let v = auth.verify_access(token)?;
@@ -308,7 +326,9 @@ pub(crate) async fn resolve(parts: &mut Parts) -> Result<Option<CurrentUser>> {
             _ => None,
         }
     };
-    parts.extensions.insert(Resolved(user.clone()));
+    if let Some(slot) = parts.extensions.get_mut::<RequestAuth>() {
+        slot.resolved = Some(user.clone());
+    }
     Ok(user)
 }
 
@@ -464,8 +484,8 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        match parts.extensions.get::<AuthService>() {
-            Some(a) => Ok(a.clone()),
+        match parts.extensions.get::<RequestAuth>() {
+            Some(a) => Ok(a.service.clone()),
             None => Context::from_ref(state)
                 .get::<AuthService>()
                 .cloned()

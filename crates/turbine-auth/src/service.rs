@@ -302,12 +302,13 @@ impl AuthService {
 
     /// Checks an access token (signature, algorithm, issuer, audience, expiry), remembering
     /// the answer until the token expires so the next request with it costs a map lookup.
-    pub(crate) fn verify_access(&self, token: &str) -> Result<crate::verified::Verified> {
+    pub(crate) fn verify_access(&self, token: &[u8]) -> Result<crate::verified::Verified> {
         let now = crate::verified::unix_now();
         if let Some(v) = self.0.verified.get(token, now) {
             return Ok(v);
         }
-        let claims = self.0.tokens.verify(token)?;
+        let text = std::str::from_utf8(token).map_err(|_| crate::TokenError::Malformed)?;
+        let claims = self.0.tokens.verify(text)?;
         let verified = crate::verified::Verified {
             id: claims
                 .sub

@@ -5,8 +5,13 @@
 //! lives until the token's `exp`. Access tokens cannot be revoked before they expire (see
 //! docs/auth.md), so remembering the answer changes nothing a client can observe. The memo is
 //! bounded: when full, expired entries are dropped, and if that is not enough it starts over.
+//!
+//! The map hashes only a token's last 16 bytes, its signature's tail, instead of SipHash over
+//! the whole token. Flooding buckets would need many entries with chosen tails, and only tokens
+//! this server signed get in.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,7 +33,7 @@ pub(crate) struct Verified {
 /// Verified tokens, up to a bound.
 #[derive(Debug)]
 pub(crate) struct VerifiedTokens {
-    map: RwLock<HashMap<Box<str>, Verified>>,
+    map: RwLock<HashMap<Box<[u8]>, Verified, BuildHasherDefault<TailHasher>>>,
     capacity: usize,
 }
 
@@ -36,19 +41,19 @@ impl VerifiedTokens {
     /// A memo of at most `capacity` tokens.
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            map: RwLock::new(HashMap::new()),
+            map: RwLock::new(HashMap::default()),
             capacity,
         }
     }
 
     /// The remembered answer for this exact token, while it has not expired.
-    pub(crate) fn get(&self, token: &str, now: i64) -> Option<Verified> {
+    pub(crate) fn get(&self, token: &[u8], now: i64) -> Option<Verified> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         map.get(token).filter(|v| v.exp > now).cloned()
     }
 
     /// Remembers a token's answer.
-    pub(crate) fn insert(&self, token: &str, verified: Verified, now: i64) {
+    pub(crate) fn insert(&self, token: &[u8], verified: Verified, now: i64) {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= self.capacity {
             map.retain(|_, v| v.exp > now);
@@ -63,6 +68,31 @@ impl VerifiedTokens {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// Hashes the last 16 bytes of each write (a `[u8]` key writes its length, then its bytes).
+#[derive(Default)]
+pub(crate) struct TailHasher(u64);
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = &bytes[bytes.len().saturating_sub(16)..];
+        let mut word = [0u8; 16];
+        word[..tail.len()].copy_from_slice(tail);
+        let a = u64::from_le_bytes(word[..8].try_into().expect("8 bytes"));
+        let b = u64::from_le_bytes(word[8..].try_into().expect("8 bytes"));
+        self.0 = (self.0 ^ a ^ b.rotate_left(29) ^ bytes.len() as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        // The high bits are the well-mixed ones; hashbrown also takes its tag from the top.
+        self.0 ^ (self.0 >> 32)
     }
 }
 
@@ -90,26 +120,41 @@ mod tests {
     #[test]
     fn exact_tokens_until_they_expire() {
         let memo = VerifiedTokens::new(4);
-        memo.insert("a.b.c", v(1, 100), 10);
-        assert_eq!(memo.get("a.b.c", 99).map(|v| v.id), Some(1));
-        assert!(memo.get("a.b.c", 100).is_none(), "expired at exp");
-        assert!(memo.get("a.b.d", 10).is_none(), "another token");
-        assert!(memo.get("a.b.", 10).is_none(), "a prefix");
+        memo.insert(b"a.b.c", v(1, 100), 10);
+        assert_eq!(memo.get(b"a.b.c", 99).map(|v| v.id), Some(1));
+        assert!(memo.get(b"a.b.c", 100).is_none(), "expired at exp");
+        assert!(memo.get(b"a.b.d", 10).is_none(), "another token");
+        assert!(memo.get(b"a.b.", 10).is_none(), "a prefix");
+    }
+
+    #[test]
+    fn tail_hashes_spread() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<TailHasher>::default();
+        let hashes: std::collections::HashSet<u64> = (0..10_000)
+            .map(|i| build.hash_one(format!("header.claims.signature{i:08}").as_bytes()))
+            .collect();
+        assert_eq!(hashes.len(), 10_000);
+        // Short keys hash too.
+        assert_ne!(
+            build.hash_one(b"a".as_slice()),
+            build.hash_one(b"b".as_slice())
+        );
     }
 
     #[test]
     fn bounded() {
         let memo = VerifiedTokens::new(3);
-        memo.insert("old", v(1, 5), 0);
-        memo.insert("b", v(2, 100), 0);
-        memo.insert("c", v(3, 100), 0);
+        memo.insert(b"old", v(1, 5), 0);
+        memo.insert(b"b", v(2, 100), 0);
+        memo.insert(b"c", v(3, 100), 0);
         // Full: the expired one goes.
-        memo.insert("d", v(4, 100), 10);
+        memo.insert(b"d", v(4, 100), 10);
         assert_eq!(memo.len(), 3);
-        assert!(memo.get("b", 10).is_some());
+        assert!(memo.get(b"b", 10).is_some());
         // Full of live tokens: start over.
-        memo.insert("e", v(5, 100), 10);
+        memo.insert(b"e", v(5, 100), 10);
         assert_eq!(memo.len(), 1);
-        assert!(memo.get("e", 10).is_some());
+        assert!(memo.get(b"e", 10).is_some());
     }
 }

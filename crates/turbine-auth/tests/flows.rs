@@ -1045,3 +1045,45 @@ async fn api_tokens_end_with_logout_logout_all_and_a_new_password() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_remembered_access_token_matches_only_itself() {
+    for (client, db) in clients("").await {
+        let tokens = user_with_tokens(&client, "ana@example.com").await;
+        let access = s(&tokens, "access_token");
+        let send = |value: String| {
+            let client = &client;
+            async move {
+                client
+                    .post("/write")
+                    .header("authorization", &value)
+                    .send()
+                    .await
+                    .status()
+            }
+        };
+        // Twice: verified, then remembered.
+        for _ in 0..2 {
+            assert_eq!(send(format!("Bearer {access}")).await, 200, "{}", db.name());
+        }
+        assert_eq!(
+            send(format!("bearer   {access} ")).await,
+            200,
+            "scheme any case, spaces"
+        );
+        // One character changed anywhere, or cut short: refused, remembered or not.
+        let mut tampered = access.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(send(format!("Bearer {tampered}")).await, 401);
+        assert_eq!(
+            send(format!("Bearer {}", &access[..access.len() - 1])).await,
+            401
+        );
+        assert_eq!(send(format!("Bearer {access}x")).await, 401);
+        assert_eq!(send("Bearer".into()).await, 401);
+        assert_eq!(send("Basic YTpi".into()).await, 401);
+        db.close().await;
+    }
+}
