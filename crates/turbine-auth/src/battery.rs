@@ -64,6 +64,7 @@ pub struct Auth {
     policies: Policies,
     hasher: Option<PasswordHasher>,
     password_policy: Option<PasswordPolicy>,
+    user_fields: Vec<turbine_orm::meta::FieldMeta>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -95,6 +96,24 @@ impl Auth {
         self.password_policy = Some(policy);
         self
     }
+
+    /// Adds a field of the app's own to the user model (`auth.User`, table `auth_user`), as
+    /// metadata: `makemigrations` writes the column into the app's next migration, and the
+    /// admin, the API and the untyped ORM (`Record`, `Query` on `db.registry()`) see it. It
+    /// must be nullable or have a `db_default` (the battery's own inserts leave it out), and
+    /// its name must not be one of the user's.
+    ///
+    /// ```
+    /// use turbine_auth::Auth;
+    /// use turbine_orm::meta::{FieldMeta, FieldType};
+    ///
+    /// let auth = Auth::new()
+    ///     .user_field(FieldMeta::new("phone", FieldType::String { max_length: 20 }).nullable());
+    /// ```
+    pub fn user_field(mut self, field: turbine_orm::meta::FieldMeta) -> Self {
+        self.user_fields.push(field);
+        self
+    }
 }
 
 fn config_error(message: String) -> turbine_core::Error {
@@ -107,7 +126,7 @@ impl Battery for Auth {
     }
 
     fn install(self, setup: &mut Setup) -> turbine_core::Result<()> {
-        crate::schema::contribute(&setup.shared::<Contributions>())
+        crate::schema::contribute(&setup.shared::<Contributions>(), &self.user_fields)
             .map_err(|e| turbine_core::Error::other("adding the auth models", e))?;
         let settings: AuthSettings = setup.section("auth")?;
         if !settings.prefix.starts_with('/') || settings.prefix.len() < 2 {
@@ -196,6 +215,7 @@ impl Battery for Auth {
             policies,
             hasher,
             password_policy,
+            user_fields: _,
         } = self;
         setup.on_startup(move |cx| async move {
             let db = cx.get::<Db>().ok_or_else(|| {

@@ -74,3 +74,32 @@ fn deploy_checks_name_plain_http_cookies_and_local_links() {
     let parts = install("prod", links).unwrap();
     assert!(warnings(&parts, true).is_empty());
 }
+
+#[tokio::test]
+async fn user_fields_reach_the_apps_registry() {
+    use turbine::prelude::App;
+    use turbine::testing::TestClient;
+    use turbine_orm::meta::{FieldMeta, FieldType};
+    let app =
+        App::new()
+            .battery(Orm::new().migrations(Migrations::none()))
+            .battery(Auth::new().user_field(
+                FieldMeta::new("phone", FieldType::String { max_length: 20 }).nullable(),
+            ))
+            .config(config("test", ""));
+    let client = TestClient::new(app).await.unwrap();
+    let db = client.context().get::<turbine_orm::Db>().unwrap();
+    let user = db.registry().and_then(|r| r.get("auth.User")).unwrap();
+    assert!(user.fields.iter().any(|f| f.name == "phone"));
+
+    // A field the battery could not insert stops the app, naming it.
+    let bad = App::new()
+        .battery(Orm::new().migrations(Migrations::none()))
+        .battery(Auth::new().user_field(FieldMeta::new(
+            "phone",
+            FieldType::String { max_length: 20 },
+        )))
+        .config(config("test", ""));
+    let err = TestClient::new(bad).await.unwrap_err().to_string();
+    assert!(err.contains("phone"), "{err}");
+}

@@ -272,3 +272,58 @@ fn broken_files_and_histories_are_refused_with_the_reason() {
     .unwrap_err();
     assert!(err.to_string().contains("colour"), "{err}");
 }
+
+/// An app's migration may add a column to a battery's model: reading the app's set alone leaves
+/// that operation for `on`, which checks it against the battery's state (and refuses it on an
+/// empty one).
+#[test]
+fn operations_on_another_sets_model_are_checked_on_its_state() {
+    let base = MigrationSet::new(vec![Migration::new(
+        "auth.0001_initial",
+        Vec::<String>::new(),
+        vec![Operation::CreateModel {
+            model: ModelMeta::new("auth", "User")
+                .field(FieldMeta::auto_id())
+                .field(FieldMeta::new(
+                    "email",
+                    FieldType::String { max_length: 254 },
+                )),
+        }],
+    )])
+    .unwrap();
+    let add_phone = Migration::new(
+        "0001_user_phone",
+        Vec::<String>::new(),
+        vec![Operation::AddField {
+            model: "auth.User".into(),
+            field: FieldMeta::new("phone", FieldType::String { max_length: 20 }).nullable(),
+        }],
+    );
+    let app = MigrationSet::new(vec![add_phone]).unwrap();
+    let on_base = app.clone().on(base.state()).unwrap();
+    let user = on_base.state().get("auth.User").unwrap();
+    assert!(user.fields.iter().any(|f| f.name == "phone"));
+    let err = app.on(&migrate::State::new()).unwrap_err().to_string();
+    assert!(
+        err.contains("auth.User") && err.contains("does not exist"),
+        "{err}"
+    );
+
+    // Within one set, a model must still exist where it is used.
+    let early = Migration::new(
+        "0001_early",
+        Vec::<String>::new(),
+        vec![Operation::AddField {
+            model: "shop.Item".into(),
+            field: FieldMeta::new("note", FieldType::Text).nullable(),
+        }],
+    );
+    let create = Migration::new(
+        "0002_create",
+        vec!["0001_early".to_string()],
+        vec![Operation::CreateModel {
+            model: ModelMeta::new("shop", "Item").field(FieldMeta::auto_id()),
+        }],
+    );
+    assert!(MigrationSet::new(vec![early, create]).is_err());
+}

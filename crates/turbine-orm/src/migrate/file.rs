@@ -84,6 +84,10 @@ impl Default for MigrationSet {
 impl MigrationSet {
     /// Orders migrations by name and checks them: unique names, each following the previous one,
     /// every operation applying to the state the earlier ones leave.
+    ///
+    /// An operation on a model that no migration of the set creates (an app adding a column to
+    /// a battery's `auth.User`) is left for [`on`](Self::on) to check against the state the
+    /// batteries' migrations leave; every other operation is checked here.
     pub fn new(mut migrations: Vec<Migration>) -> Result<Self> {
         migrations.sort_by(|a, b| a.name.cmp(&b.name));
         for (i, m) in migrations.iter().enumerate() {
@@ -112,15 +116,39 @@ impl MigrationSet {
                 )));
             }
         }
-        Self::replay(State::new(), migrations)
+        let created: Vec<String> = migrations
+            .iter()
+            .flat_map(|m| &m.operations)
+            .filter_map(|op| match op {
+                crate::migrate::Operation::CreateModel { model } => Some(model.label()),
+                _ => None,
+            })
+            .collect();
+        Self::replay_with(State::new(), migrations, Some(&created))
     }
 
     /// Replays migrations from `base`, keeping the state before each one.
     fn replay(base: State, migrations: Vec<Migration>) -> Result<Self> {
+        Self::replay_with(base, migrations, None)
+    }
+
+    /// [`replay`](Self::replay); with `created`, operations on a model that is neither in the
+    /// state nor created by the set are skipped (another set's model, checked by `on`).
+    fn replay_with(
+        base: State,
+        migrations: Vec<Migration>,
+        created: Option<&[String]>,
+    ) -> Result<Self> {
         let mut states = vec![base];
         for m in &migrations {
             let mut state = states.last().cloned().unwrap_or_default();
             for (n, op) in m.operations.iter().enumerate() {
+                if let (Some(created), Some(label)) = (created, op.model_label())
+                    && state.get(label).is_none()
+                    && !created.iter().any(|c| c == label)
+                {
+                    continue;
+                }
                 op.apply_to_state(&mut state).map_err(|e| {
                     Error::Migration(format!(
                         "{}, operation {} ({}): {e}",
