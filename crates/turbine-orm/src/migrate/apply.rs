@@ -18,6 +18,7 @@ use super::operation::Operation;
 use super::progress::Progress;
 use super::sql::Step;
 use super::state::State;
+use crate::Value;
 use crate::backend::Dialect;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -113,9 +114,24 @@ pub async fn ensure_table(db: &Db) -> Result<()> {
             )
             .col(ColumnDef::new_with_type(at_col(), ColumnType::custom(at_type)).not_null()),
     );
-    // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can collide on Postgres.
+    // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can collide on Postgres. Looked up
+    // first there, so an existing table does not make the server send a NOTICE (which the
+    // driver logs on every `migrate`).
     db.transaction(|tx| async move {
         lock(&tx).await?;
+        if dialect == Dialect::Postgres {
+            let exists = tx
+                .raw(
+                    "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+                    [Value::from(TABLE.to_string())],
+                )
+                .fetch_optional()
+                .await?
+                .is_some();
+            if exists {
+                return Ok(());
+            }
+        }
         tx.batch(&sql).await
     })
     .await
