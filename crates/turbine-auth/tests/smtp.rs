@@ -5,53 +5,22 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "../../turbine-mail/tests/support/smtp_server.rs"]
+mod smtp_server;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
+use smtp_server::tools_python;
 use turbine::testing::TestClient;
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
-/// The venv's Python, or `None` (after saying so loudly) when the tools are not installed.
-fn tools_python() -> Option<PathBuf> {
-    let dir = std::env::var_os("TURBINE_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/turbine/tools")
-        });
-    let python = dir.join("venv/bin/python");
-    let has_aiosmtpd = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if has_aiosmtpd {
-        return Some(python);
-    }
-    let why = format!("{} with aiosmtpd not found", python.display());
-    if std::env::var("TURBINE_REQUIRE_SERVICES").as_deref() == Ok("1") {
-        panic!("{why} (TURBINE_REQUIRE_SERVICES=1): run scripts/setup-test-tools");
-    }
-    // Straight to stderr, past the test harness's capture, so the skip is seen.
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("\n*** SKIPPED: run scripts/setup-test-tools ({why}) ***\n\n").as_bytes(),
-    );
-    None
-}
-
-/// An aiosmtpd server on a free loopback port, storing messages as a Maildir; killed on drop.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
+/// The shared aiosmtpd harness, with parsed messages.
+struct SmtpServer(smtp_server::SmtpServer);
 
 /// A received message, parsed.
 #[derive(Debug)]
@@ -65,50 +34,15 @@ struct Received {
 
 impl SmtpServer {
     fn start(python: &Path) -> Self {
-        let maildir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            // A path that does not exist yet: Maildir creates it with its cur/new/tmp folders.
-            .arg(maildir.path().join("maildir"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting aiosmtpd");
-        let mut server = Self {
-            child,
-            port,
-            maildir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("aiosmtpd exited early: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
+        Self(smtp_server::SmtpServer::start(python))
     }
 
     /// The messages received so far (Maildir moves each into `new/` whole).
     fn received(&self) -> Vec<Received> {
-        let new = self.maildir.path().join("maildir/new");
-        let Ok(entries) = std::fs::read_dir(new) else {
-            return Vec::new();
-        };
-        entries
-            .map(|e| {
-                let raw = std::fs::read(e.unwrap().path()).unwrap();
+        self.0
+            .received()
+            .into_iter()
+            .map(|raw| {
                 let parsed = MessageParser::default().parse(&raw).unwrap();
                 let first = |a: Option<&mail_parser::Address<'_>>| {
                     a.and_then(|a| a.first())
@@ -149,13 +83,6 @@ impl SmtpServer {
     }
 }
 
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// An app on `db` whose mail goes to `server` over SMTP, with its own link templates.
 async fn smtp_client(server: &SmtpServer, db: &TestDb) -> TestClient {
     let extra = format!(
@@ -164,7 +91,7 @@ async fn smtp_client(server: &SmtpServer, db: &TestDb) -> TestClient {
          [auth]\nrequire_verified_email = true\n\
          verify_email_url = 'https://chirp.example/verify?token={{token}}'\n\
          reset_password_url = 'https://chirp.example/reset?token={{token}}'\n",
-        server.port
+        server.0.port
     );
     let client = TestClient::new(app(&extra, db.url())).await.unwrap();
     let mailer = client.context().get::<turbine_mail::Mailer>().unwrap();
