@@ -83,14 +83,7 @@ async fn signup(auth: AuthService, ip: ClientIp, Json(body): Json<SignupBody>) -
     if !s.signup {
         return Err(Error::Forbidden("sign-up is closed".into()));
     }
-    auth.limiter()
-        .hit(
-            &format!("signup:ip:{}", ip.0),
-            s.login_attempts_per_ip,
-            s.login_window,
-        )
-        .await?
-        .ensure_allowed()?;
+    auth.count_per_ip("signup", ip.0).await?;
     let email = crate::service::normalize_email(&body.email);
     crate::service::validate_email(&email)?;
     if body.name.chars().count() > 150 {
@@ -388,15 +381,7 @@ async fn request_reset(
     ip: ClientIp,
     Json(body): Json<ResetRequest>,
 ) -> Result<Response> {
-    let s = auth.settings();
-    auth.limiter()
-        .hit(
-            &format!("reset:ip:{}", ip.0),
-            s.login_attempts_per_ip,
-            s.login_window,
-        )
-        .await?
-        .ensure_allowed()?;
+    auth.count_per_ip("reset", ip.0).await?;
     let email = crate::service::normalize_email(&body.email);
     crate::service::validate_email(&email)?;
     let bg = auth.clone();

@@ -1030,6 +1030,22 @@ impl AuthService {
 
     /// Sends an account email through the mailer (in the background, so a response never
     /// waits for SMTP and takes the same time whether or not a mail went out).
+    /// Counts a request of a kind (`signup`, `reset`) from a client address against
+    /// `auth.login_attempts_per_ip` per window; [`Error::Throttled`] past it.
+    pub(crate) async fn count_per_ip(&self, kind: &str, ip: IpAddr) -> Result<()> {
+        let s = &self.0.settings;
+        self.0
+            .limiter
+            .hit(
+                &format!("{kind}:ip:{ip}"),
+                s.login_attempts_per_ip,
+                s.login_window,
+            )
+            .await?
+            .ensure_allowed()?;
+        Ok(())
+    }
+
     /// Counts an account email to `user_id`: refused once more than [`MAILS_PER_WINDOW`] were
     /// sent in the login window, so nobody can make the server flood an inbox.
     pub(crate) async fn count_mail(&self, user_id: i64) -> Result<crate::throttle::Decision> {
