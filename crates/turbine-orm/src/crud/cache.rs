@@ -1,5 +1,5 @@
 //! Rendered SQL of the typed models' hot statements (get by key, insert, update, delete by
-//! key), kept per model type and dialect so that they are rendered once per process. Keyed by
+//! key, bulk updates of a few rows), kept per model type and dialect so that they are rendered once per process. Keyed by
 //! `TypeId`, so models defined at runtime (no Rust type) never share an entry.
 
 use std::any::TypeId;
@@ -17,6 +17,10 @@ pub(crate) enum Kind {
     Insert,
     Update,
     Delete,
+    /// A bulk update of this many rows.
+    BulkUpdate {
+        rows: u32,
+    },
 }
 
 /// A cache entry's key: the model type, the dialect, the statement, and a variant (e.g. which

@@ -196,7 +196,7 @@ impl<'m> Record<'m> {
             .iter_mut()
             .map(|r| std::mem::take(&mut r.values))
             .collect();
-        let result = bulk::bulk_update(db, meta, &plan, &mut rows).await;
+        let result = bulk::bulk_update(db, meta, None, &plan, &mut rows).await;
         for (r, values) in records.iter_mut().zip(rows) {
             r.values = values;
         }

@@ -89,7 +89,7 @@ pub(crate) async fn bulk_update<M: Model>(
 ) -> Result<u64> {
     let plan = bulk::Plan::new(M::meta(), names)?;
     let mut rows: Vec<Vec<Value>> = models.iter().map(Model::to_values).collect();
-    let updated = bulk::bulk_update(db, M::meta(), &plan, &mut rows).await?;
+    let updated = bulk::bulk_update(db, M::meta(), model_id::<M>(), &plan, &mut rows).await?;
     for (m, values) in models.iter_mut().zip(rows) {
         write_back(m, values, &plan.auto_now)?;
     }

@@ -17,7 +17,12 @@ use crate::meta::ModelMeta;
 use crate::query::convert::coerce;
 use crate::value::{Row, Value, is_null};
 
-fn key_of(model: Option<TypeId>, dialect: Dialect, kind: Kind, variant: u64) -> Option<Key> {
+pub(super) fn key_of(
+    model: Option<TypeId>,
+    dialect: Dialect,
+    kind: Kind,
+    variant: u64,
+) -> Option<Key> {
     model.map(|model| Key {
         model,
         dialect,
