@@ -8,8 +8,9 @@
 //! - `/fortunes`: `Fortune::objects().all(&db)`, plus the request-time fortune, sorted by
 //!   message, rendered by minijinja;
 //! - `/updates?queries=N`: N reads as above, a new number that differs from the old one for each,
-//!   then `save_only(&db, [World::RANDOMNUMBER])` for each row, issued together (one UPDATE per
-//!   row: TechEmpower allows it; the ORM has no per-row-values bulk update).
+//!   then one `World::bulk_update(&db, &mut worlds, [World::RANDOMNUMBER])` with the rows sorted
+//!   by id (one `UPDATE … SET randomnumber = CASE … END WHERE id IN (…)`; sorted, so concurrent
+//!   requests lock rows in the same order).
 //!
 //! Everything else (CLI, config, the `Server` and `Date` headers, the production middleware
 //! stack) is Turbine's default. `bench/run --db` starts it as `TURBINE_ENV=prod
@@ -89,12 +90,8 @@ async fn updates(db: Db, RawQuery(q): RawQuery) -> turbine::orm::Result<Json<Vec
     for w in &mut worlds {
         w.randomnumber = new_random_number(w.randomnumber);
     }
-    try_join_all(
-        worlds
-            .iter_mut()
-            .map(|w| w.save_only(&db, [World::RANDOMNUMBER.into()])),
-    )
-    .await?;
+    worlds.sort_unstable_by_key(|w| w.id);
+    World::bulk_update(&db, &mut worlds, [World::RANDOMNUMBER.into()]).await?;
     Ok(Json(worlds))
 }
 
