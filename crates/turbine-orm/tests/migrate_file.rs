@@ -309,6 +309,17 @@ fn operations_on_another_sets_model_are_checked_on_its_state() {
         "{err}"
     );
 
+    // A dependency on another set's migration is checked when the sets are put together.
+    let depends = Migration::new(
+        "0001_user_phone",
+        vec!["auth.0001_initial".to_string()],
+        Vec::new(),
+    );
+    let app = MigrationSet::new(vec![depends]).unwrap();
+    MigrationSet::combine([base.clone(), app.clone()]).unwrap();
+    let err = MigrationSet::combine([app]).unwrap_err().to_string();
+    assert!(err.contains("auth.0001_initial"), "{err}");
+
     // Within one set, a model must still exist where it is used.
     let early = Migration::new(
         "0001_early",
@@ -326,4 +337,43 @@ fn operations_on_another_sets_model_are_checked_on_its_state() {
         }],
     );
     assert!(MigrationSet::new(vec![early, create]).is_err());
+}
+
+/// `makemigrations` writes down that an app's migration needs a battery's: a foreign key to
+/// `auth.User` depends on the latest `auth.…` migration.
+#[test]
+fn makemigrations_depends_on_the_battery_migrations_it_points_at() {
+    let user = ModelMeta::new("auth", "User")
+        .field(FieldMeta::auto_id())
+        .field(FieldMeta::new(
+            "email",
+            FieldType::String { max_length: 254 },
+        ));
+    let base = MigrationSet::new(vec![Migration::new(
+        "auth.0001_initial",
+        Vec::<String>::new(),
+        vec![Operation::CreateModel {
+            model: user.clone(),
+        }],
+    )])
+    .unwrap();
+    let profile = ModelMeta::new("blog", "Profile")
+        .field(FieldMeta::auto_id())
+        .field(FieldMeta::one_to_one(
+            "user",
+            "auth.User",
+            OnDelete::Cascade,
+        ));
+    let tmp = tempfile::tempdir().unwrap();
+    let config = MigrationConfig::new(tmp.path(), registry(&[user, profile])).base(vec![base]);
+    let written = migrate::makemigrations(&config, MakeOptions::new(), &mut Vec::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!(written.dependencies, ["auth.0001_initial"]);
+    // It reads back, applies after the battery's, and nothing is left to make.
+    let set = config.set().unwrap();
+    let names: Vec<&str> = set.migrations().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["auth.0001_initial", "0001_initial"]);
+    let again = migrate::makemigrations(&config, MakeOptions::new(), &mut Vec::new()).unwrap();
+    assert!(again.is_none());
 }

@@ -13,6 +13,7 @@ use turbine_core::context::Context;
 use super::apply::{self, AppliedMigration, MigrateOptions, Report};
 use super::autodetect;
 use super::file::{Migration, MigrationSet};
+use super::operation::Operation;
 use super::progress::Progress;
 use super::rename::Renames;
 use super::writer;
@@ -71,8 +72,9 @@ impl MigrationConfig {
     /// `app` after the batteries' migrations, as one set.
     fn on_base(&self, app: MigrationSet) -> Result<MigrationSet> {
         if self.base.is_empty() {
-            // Checked from scratch: an operation on a model no migration creates fails here.
-            return app.on(&crate::migrate::State::new());
+            // Checked from scratch: an operation on a model no migration creates, or a
+            // dependency on a migration that is not there, fails here.
+            return MigrationSet::combine([app]);
         }
         let base = MigrationSet::combine(self.base.iter().cloned())?;
         let app = app.on(base.state())?;
@@ -130,6 +132,46 @@ fn w(out: &mut dyn Write, text: std::fmt::Arguments<'_>) -> Result<()> {
         .map_err(|e| Error::Migration(format!("writing output: {e}")))
 }
 
+/// The latest migration of each other set (`auth.…`) whose models `operations` change or
+/// point at.
+fn base_dependencies(base: &MigrationSet, operations: &[Operation]) -> Vec<String> {
+    let mut labels: Vec<&str> = Vec::new();
+    let mut fields = Vec::new();
+    for op in operations {
+        labels.extend(op.model_label());
+        match op {
+            Operation::CreateModel { model } => fields.extend(&model.fields),
+            Operation::AddField { field, .. } | Operation::AlterField { field, .. } => {
+                fields.push(field)
+            }
+            _ => {}
+        }
+    }
+    labels.extend(
+        fields
+            .iter()
+            .filter_map(|f| f.relation.as_ref())
+            .map(|r| r.to.as_str()),
+    );
+    let mut deps: Vec<String> = Vec::new();
+    for label in labels {
+        let Some(app) = base.state().get(label).map(|m| m.app.clone()) else {
+            continue;
+        };
+        let prefix = format!("{app}.");
+        if let Some(last) = base
+            .migrations()
+            .iter()
+            .rev()
+            .find(|m| m.name.starts_with(&prefix))
+            && !deps.contains(&last.name)
+        {
+            deps.push(last.name.clone());
+        }
+    }
+    deps
+}
+
 /// Diffs the models against the folder's migrations and writes the next migration (or says
 /// `No changes detected`). Returns the migration written (or that would be, on a dry run).
 pub fn makemigrations(
@@ -163,7 +205,14 @@ pub fn makemigrations(
         .name
         .as_deref()
         .or(options.empty.then_some("custom"));
-    let migration = writer::next_migration(&set, operations, name)?;
+    let mut migration = writer::next_migration(&set, operations, name)?;
+    // Like Django: a migration that touches or points at a battery's models depends on that
+    // battery's latest migration, so the order is written down, not implied.
+    for dep in base_dependencies(&base, &migration.operations) {
+        if !migration.dependencies.contains(&dep) {
+            migration.dependencies.push(dep);
+        }
+    }
     let path = config.dir.join(format!("{}.json", migration.name));
     if options.dry_run {
         w(out, format_args!("Would write {}:\n", path.display()))?;

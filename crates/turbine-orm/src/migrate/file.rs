@@ -81,6 +81,12 @@ impl Default for MigrationSet {
     }
 }
 
+/// The app a migration name belongs to: `auth` for `auth.0001_initial`, `""` for the app's own
+/// `0001_initial`.
+fn app_of(name: &str) -> &str {
+    name.split_once('.').map_or("", |(app, _)| app)
+}
+
 impl MigrationSet {
     /// Orders migrations by name and checks them: unique names, each following the previous one,
     /// every operation applying to the state the earlier ones leave.
@@ -98,6 +104,11 @@ impl MigrationSet {
                 )));
             }
             for dep in &m.dependencies {
+                // Another set's migration (`auth.0001_initial` from an app's): checked when the
+                // sets are combined.
+                if app_of(dep) != app_of(&m.name) {
+                    continue;
+                }
                 if !migrations[..i].iter().any(|e| &e.name == dep) {
                     return Err(Error::Migration(format!(
                         "{} depends on {dep}, which is not an earlier migration",
@@ -239,6 +250,16 @@ impl MigrationSet {
                 if all.iter().any(|e| e.name == m.name) {
                     return Err(Error::Migration(format!(
                         "two migrations are named {}",
+                        m.name
+                    )));
+                }
+                if let Some(dep) = m
+                    .dependencies
+                    .iter()
+                    .find(|d| !all.iter().any(|e| &e.name == *d))
+                {
+                    return Err(Error::Migration(format!(
+                        "{} depends on {dep}, which is not applied before it",
                         m.name
                     )));
                 }
