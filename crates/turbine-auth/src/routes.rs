@@ -267,8 +267,9 @@ async fn logout_all(auth: AuthService, user: CurrentUser) -> Result<Response> {
 }
 
 /// The current user.
-async fn me(user: CurrentUser) -> Result<Json<User>> {
-    Ok(Json(user.fetch().await?))
+async fn me(user: CurrentUser) -> Result<Json<serde_json::Value>> {
+    let row = user.fetch().await?;
+    Ok(Json(user.auth().user_json(&row).await?))
 }
 
 /// `PATCH /me` body.
@@ -279,7 +280,10 @@ struct UpdateMe {
 }
 
 /// Changes the current user's name.
-async fn update_me(user: CurrentUser, Json(body): Json<UpdateMe>) -> Result<Json<User>> {
+async fn update_me(
+    user: CurrentUser,
+    Json(body): Json<UpdateMe>,
+) -> Result<Json<serde_json::Value>> {
     let mut row = user.fetch().await?;
     if let Some(name) = body.name {
         let name = name.trim().to_string();
@@ -290,7 +294,7 @@ async fn update_me(user: CurrentUser, Json(body): Json<UpdateMe>) -> Result<Json
         edit.name = name;
         edit.save(user.auth().db()).await?;
     }
-    Ok(Json(row))
+    Ok(Json(user.auth().user_json(&row).await?))
 }
 
 /// The session's CSRF token (a session is started if there is none).

@@ -417,6 +417,36 @@ impl AuthService {
         Ok(User::get(&self.0.db, id).await?)
     }
 
+    /// A user as the endpoints show it: the battery's fields, then the app's own
+    /// ([`Auth::user_field`](crate::Auth::user_field)) when the user model has any.
+    pub async fn user_json(&self, user: &User) -> Result<serde_json::Value> {
+        let mut json = serde_json::to_value(user)
+            .map_err(|e| Error::Internal(format!("serializing a user: {e}")))?;
+        let Some(meta) = self.0.db.registry().and_then(|r| r.get("auth.User")) else {
+            return Ok(json);
+        };
+        let own = <User as turbine_orm::Model>::meta();
+        let extra: Vec<&str> = meta
+            .fields
+            .iter()
+            .filter(|f| !own.fields.iter().any(|o| o.name == f.name))
+            .map(|f| f.name.as_str())
+            .collect();
+        if extra.is_empty() {
+            return Ok(json);
+        }
+        let record = turbine_orm::crud::Record::fetch(&self.0.db, meta, user.id).await?;
+        let mut values = record.to_json();
+        if let Some(object) = json.as_object_mut() {
+            for name in extra {
+                if let Some(v) = values.remove(name) {
+                    object.insert(name.to_string(), v);
+                }
+            }
+        }
+        Ok(json)
+    }
+
     /// Checks an email and password; throttled per account and per client IP. Unknown emails,
     /// wrong passwords and disabled accounts all fail the same way, taking the same time.
     /// Re-hashes the password when the hashing parameters changed, and records the login.

@@ -113,6 +113,11 @@ async fn app_fields_on_the_user_migrate_and_round_trip() {
             Some(&Value::from("+44 20 7946 0000".to_string())),
             "the battery's writes keep the app's column"
         );
+        // `/auth/me` shows it after the battery's fields.
+        let json = auth.user_json(&row).await.unwrap();
+        assert_eq!(json["phone"], "+44 20 7946 0000", "{json}");
+        assert_eq!(json["email"], "ana@example.com");
+        assert!(json.get("password").is_none());
         db.close().await;
     }
 }
