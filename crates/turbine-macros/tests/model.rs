@@ -200,7 +200,7 @@ fn sample_post() -> Post {
 }
 
 /// The values as the database would hand them back: a row under the column names.
-fn fields_of(meta: &ModelMeta, values: Vec<Value>) -> Fields {
+fn fields_of(meta: &ModelMeta, values: Vec<Value>) -> Fields<'static> {
     let columns: Arc<[String]> = meta
         .fields
         .iter()

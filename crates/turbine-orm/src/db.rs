@@ -37,7 +37,7 @@ use std::sync::{Arc, OnceLock};
 use futures_util::FutureExt;
 use tokio::sync::Mutex;
 
-use crate::backend::{Backend, Connection, Dialect, Statement, TxOptions};
+use crate::backend::{Backend, Connection, Dialect, EachRow, Statement, TxOptions};
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
 use crate::meta::Registry;
@@ -171,6 +171,20 @@ impl Db {
     /// Runs a query, returning its rows.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>> {
         run!(self, fetch, fetch, stmt)
+    }
+
+    /// Runs a query and hands each row to `each` as [`Fields`](crate::value::Fields), decoded straight from the
+    /// driver's row where the backend can (the typed models' read path).
+    pub(crate) async fn fetch_each(&self, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
+        self.count();
+        match &self.tx {
+            None => self.backend.fetch_each(stmt, each).await,
+            Some(tx) => {
+                let mut guard = tx.conn.lock().await;
+                let conn = guard.as_mut().ok_or(Error::TransactionClosed)?;
+                conn.fetch_each(stmt, each).await
+            }
+        }
     }
 
     /// Runs a writing statement that returns rows (`INSERT … RETURNING`): on SQLite it must run

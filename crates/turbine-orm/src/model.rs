@@ -9,7 +9,7 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::hooks::ChangeKind;
 use crate::meta::{FieldType, ModelMeta};
-use crate::value::{FieldValue, Fields, Value};
+use crate::value::{Columns, FieldValue, Fields, Value};
 
 /// A Rust type stored as rows of a table. Implemented by `#[derive(Model)]`.
 #[diagnostic::on_unimplemented(
@@ -193,6 +193,12 @@ impl<M: Model> FieldValue for ForeignKey<M> {
     }
     fn from_value(value: Value) -> std::result::Result<Self, String> {
         M::Key::from_value(value).map(Self::new)
+    }
+    fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+        M::Key::from_column(row, i).map(Self::new)
+    }
+    fn from_column_opt(row: &dyn Columns, i: usize) -> std::result::Result<Option<Self>, String> {
+        M::Key::from_column_opt(row, i).map(|k| k.map(Self::new))
     }
 }
 

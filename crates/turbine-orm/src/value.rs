@@ -141,10 +141,12 @@ impl Row {
     }
 
     /// The values, consumed in order by a model's `from_row`.
-    pub fn into_fields(self) -> Fields {
+    pub fn into_fields(self) -> Fields<'static> {
         Fields {
-            columns: self.columns,
-            values: self.values.into_iter(),
+            source: Source::Values {
+                columns: self.columns,
+                values: self.values.into_iter(),
+            },
             at: 0,
         }
     }
@@ -155,60 +157,195 @@ impl Row {
     }
 }
 
+/// A driver's result row, read column by column: what a backend hands to [`Fields`] so that
+/// typed models decode straight from it, without a [`Row`] of values in between (see
+/// [`Backend::fetch_each`](crate::backend::Backend::fetch_each)).
+pub trait Columns: Send + Sync {
+    /// Number of columns.
+    fn len(&self) -> usize;
+
+    /// `true` for a row without columns.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The name of column `i` (`i < len()`), for error messages.
+    fn name(&self, i: usize) -> &str;
+
+    /// Decodes column `i` (`i < len()`); the error is a message for [`Error::Decode`].
+    fn value(&self, i: usize) -> std::result::Result<Value, String>;
+
+    /// `true` when column `i` is SQL NULL (a failed decode counts as not NULL: reading the
+    /// column then reports the error).
+    fn is_null(&self, i: usize) -> bool {
+        self.value(i).is_ok_and(|v| is_null(&v))
+    }
+
+    /// Column `i` as a `bool`, NULL as `None`. This and the other typed getters let a backend
+    /// read a column without building a [`Value`]; the defaults go through
+    /// [`value`](Self::value) and [`FieldValue::from_value`], and an override must agree with
+    /// them.
+    fn bool(&self, i: usize) -> std::result::Result<Option<bool>, String> {
+        <Option<bool>>::from_value(self.value(i)?)
+    }
+
+    /// Column `i` as an `i16` (see [`bool`](Self::bool)).
+    fn i16(&self, i: usize) -> std::result::Result<Option<i16>, String> {
+        <Option<i16>>::from_value(self.value(i)?)
+    }
+
+    /// Column `i` as an `i32` (see [`bool`](Self::bool)).
+    fn i32(&self, i: usize) -> std::result::Result<Option<i32>, String> {
+        <Option<i32>>::from_value(self.value(i)?)
+    }
+
+    /// Column `i` as an `i64` (see [`bool`](Self::bool)).
+    fn i64(&self, i: usize) -> std::result::Result<Option<i64>, String> {
+        <Option<i64>>::from_value(self.value(i)?)
+    }
+
+    /// Column `i` as an `f32` (see [`bool`](Self::bool)).
+    fn f32(&self, i: usize) -> std::result::Result<Option<f32>, String> {
+        <Option<f32>>::from_value(self.value(i)?)
+    }
+
+    /// Column `i` as an `f64` (see [`bool`](Self::bool)).
+    fn f64(&self, i: usize) -> std::result::Result<Option<f64>, String> {
+        <Option<f64>>::from_value(self.value(i)?)
+    }
+
+    /// Column `i` as a `String` (see [`bool`](Self::bool)).
+    fn string(&self, i: usize) -> std::result::Result<Option<String>, String> {
+        <Option<String>>::from_value(self.value(i)?)
+    }
+}
+
 /// A row being read field by field, in column order (what `#[derive(Model)]`'s `from_row` uses;
-/// `select_related` reads the joined model from the values that follow).
-#[derive(Debug)]
-pub struct Fields {
-    columns: Arc<[String]>,
-    values: smallvec::IntoIter<[Value; 4]>,
+/// `select_related` reads the joined model from the values that follow). It reads either a
+/// [`Row`]'s values or, on the typed read path, the driver's row itself ([`Columns`]).
+pub struct Fields<'r> {
+    source: Source<'r>,
     at: usize,
 }
 
-impl Fields {
+enum Source<'r> {
+    Values {
+        columns: Arc<[String]>,
+        values: smallvec::IntoIter<[Value; 4]>,
+    },
+    Columns {
+        row: &'r dyn Columns,
+        len: usize,
+    },
+}
+
+impl std::fmt::Debug for Fields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fields")
+            .field("at", &self.at)
+            .field("remaining", &self.remaining())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'r> Fields<'r> {
+    /// Fields read straight from a driver's row (a backend's typed read path).
+    pub fn from_columns(columns: &'r dyn Columns) -> Self {
+        Self {
+            source: Source::Columns {
+                row: columns,
+                len: columns.len(),
+            },
+            at: 0,
+        }
+    }
+
+    fn column(&self, at: usize) -> String {
+        match &self.source {
+            Source::Values { columns, .. } => columns.get(at).cloned(),
+            Source::Columns { row, len } => (at < *len).then(|| row.name(at).to_string()),
+        }
+        .unwrap_or_else(|| at.to_string())
+    }
+
     /// Decodes the next value as `T`.
     #[allow(clippy::should_implement_trait)] // typed per call, so not an Iterator
+    #[inline]
     pub fn next<T: FieldValue>(&mut self) -> Result<T> {
         let at = self.at;
         self.at += 1;
-        let column = || {
-            self.columns
-                .get(at)
-                .cloned()
-                .unwrap_or_else(|| at.to_string())
+        let decoded = match &mut self.source {
+            Source::Columns { row, len } if at < *len => T::from_column(*row, at),
+            Source::Values { values, .. } => match values.next() {
+                Some(value) => T::from_value(value),
+                None => Err("the row has fewer columns than the model".to_string()),
+            },
+            Source::Columns { .. } => Err("the row has fewer columns than the model".to_string()),
         };
-        let value = self.values.next().ok_or_else(|| Error::Decode {
-            field: column(),
-            message: "the row has fewer columns than the model".into(),
-        })?;
-        T::from_value(value).map_err(|message| Error::Decode {
-            field: column(),
+        match decoded {
+            Ok(v) => Ok(v),
+            Err(message) => Err(self.decode_error(at, message)),
+        }
+    }
+
+    #[cold]
+    fn decode_error(&self, at: usize, message: String) -> Error {
+        Error::Decode {
+            field: self.column(at),
             message,
-        })
+        }
     }
 
     /// Skips `n` values.
     pub fn skip(&mut self, n: usize) {
         for _ in 0..n {
             self.at += 1;
-            self.values.next();
+            if let Source::Values { values, .. } = &mut self.source {
+                values.next();
+            }
         }
     }
 
-    /// The next value, undecoded.
+    /// The next value, undecoded (`None` past the end, or when a driver's row fails to decode
+    /// it).
     pub fn next_value(&mut self) -> Option<Value> {
+        let at = self.at;
         self.at += 1;
-        self.values.next()
+        match &mut self.source {
+            Source::Values { values, .. } => values.next(),
+            Source::Columns { row, len } => (at < *len).then(|| row.value(at).ok()).flatten(),
+        }
     }
 
-    /// The value `offset` places ahead, without consuming anything (`select_related` looks at a
-    /// joined key to tell a missing row from a present one).
+    /// The value `offset` places ahead, without consuming anything. Only a [`Row`]'s fields
+    /// hold values to look at: on a driver's row this is `None`; use
+    /// [`null_ahead`](Self::null_ahead) there.
     pub fn peek(&self, offset: usize) -> Option<&Value> {
-        self.values.as_slice().get(offset)
+        match &self.source {
+            Source::Values { values, .. } => values.as_slice().get(offset),
+            Source::Columns { .. } => None,
+        }
+    }
+
+    /// `true` when the value `offset` places ahead is NULL or missing, without consuming
+    /// anything (`select_related` looks at a joined key to tell a missing row from a present
+    /// one).
+    pub fn null_ahead(&self, offset: usize) -> bool {
+        match &self.source {
+            Source::Values { values, .. } => values.as_slice().get(offset).is_none_or(is_null),
+            Source::Columns { row, len } => {
+                let i = self.at + offset;
+                i >= *len || row.is_null(i)
+            }
+        }
     }
 
     /// How many values are left.
     pub fn remaining(&self) -> usize {
-        self.values.len()
+        match &self.source {
+            Source::Values { values, .. } => values.len(),
+            Source::Columns { len, .. } => len.saturating_sub(self.at),
+        }
     }
 }
 
@@ -239,6 +376,38 @@ pub trait FieldValue: Sized + Send + Sync + 'static {
 
     /// Reads a value from the database; the error is a message for [`Error::Decode`].
     fn from_value(value: Value) -> std::result::Result<Self, String>;
+
+    /// Reads column `i` of a driver's row (the typed read path, see [`Columns`]). The default
+    /// goes through [`from_value`](Self::from_value); the scalar types use a typed getter.
+    fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+        Self::from_value(row.value(i)?)
+    }
+
+    /// Reads column `i` of a driver's row, NULL as `None` (what `Option<Self>` reads with).
+    fn from_column_opt(row: &dyn Columns, i: usize) -> std::result::Result<Option<Self>, String> {
+        <Option<Self>>::from_value(row.value(i)?)
+    }
+}
+
+/// `from_column` and `from_column_opt` through a typed getter of [`Columns`]; a NULL in a
+/// non-null field goes through `from_value` for the same error as the value path.
+macro_rules! typed_column {
+    ($getter:ident) => {
+        #[inline]
+        fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+            match row.$getter(i)? {
+                Some(v) => Ok(v),
+                None => Self::from_value(row.value(i)?),
+            }
+        }
+        #[inline]
+        fn from_column_opt(
+            row: &dyn Columns,
+            i: usize,
+        ) -> std::result::Result<Option<Self>, String> {
+            row.$getter(i)
+        }
+    };
 }
 
 fn mismatch<T>(expected: &str, got: &Value) -> std::result::Result<T, String> {
@@ -269,6 +438,7 @@ impl FieldValue for bool {
             other => not_null(&other, "a boolean"),
         }
     }
+    typed_column!(bool);
 }
 
 fn integer(value: &Value) -> Option<i64> {
@@ -287,7 +457,7 @@ fn integer(value: &Value) -> Option<i64> {
 }
 
 macro_rules! int_field {
-    ($t:ty, $ft:ident, $variant:ident) => {
+    ($t:ty, $ft:ident, $variant:ident, $getter:ident) => {
         impl FieldValue for $t {
             fn field_type() -> FieldType {
                 FieldType::$ft
@@ -301,12 +471,13 @@ macro_rules! int_field {
                     None => not_null(&value, "an integer"),
                 }
             }
+            typed_column!($getter);
         }
     };
 }
-int_field!(i16, I16, SmallInt);
-int_field!(i32, I32, Int);
-int_field!(i64, I64, BigInt);
+int_field!(i16, I16, SmallInt, i16);
+int_field!(i32, I32, Int, i32);
+int_field!(i64, I64, BigInt, i64);
 
 fn float(value: &Value) -> Option<f64> {
     match value {
@@ -327,6 +498,7 @@ impl FieldValue for f64 {
     fn from_value(value: Value) -> std::result::Result<Self, String> {
         float(&value).map_or_else(|| not_null(&value, "a number"), Ok)
     }
+    typed_column!(f64);
 }
 
 impl FieldValue for f32 {
@@ -339,6 +511,7 @@ impl FieldValue for f32 {
     fn from_value(value: Value) -> std::result::Result<Self, String> {
         float(&value).map_or_else(|| not_null(&value, "a number"), |f| Ok(f as f32))
     }
+    typed_column!(f32);
 }
 
 impl FieldValue for Decimal {
@@ -380,6 +553,7 @@ impl FieldValue for String {
             other => not_null(&other, "text"),
         }
     }
+    typed_column!(string);
 }
 
 impl FieldValue for Vec<u8> {
@@ -537,6 +711,10 @@ impl<T: FieldValue> FieldValue for Option<T> {
             T::from_value(value).map(Some)
         }
     }
+    #[inline]
+    fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+        T::from_column_opt(row, i)
+    }
 }
 
 /// A string that is none of the values of a string-backed enum (`#[derive(Choices)]`'s
@@ -576,3 +754,63 @@ impl std::fmt::Display for UnknownChoice {
 }
 
 impl std::error::Error for UnknownChoice {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A driver's row with only `value` implemented: every typed getter takes its default.
+    struct Plain(Vec<Value>);
+
+    impl Columns for Plain {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn name(&self, i: usize) -> &str {
+            ["a", "b", "c"][i]
+        }
+        fn value(&self, i: usize) -> std::result::Result<Value, String> {
+            Ok(self.0[i].clone())
+        }
+    }
+
+    fn row(values: Vec<Value>) -> Row {
+        Row::new(
+            ["a", "b", "c"].map(String::from)[..values.len()].into(),
+            values,
+        )
+    }
+
+    #[test]
+    fn a_drivers_row_decodes_as_its_values_do() {
+        let values = vec![
+            Value::SmallInt(Some(7)),
+            Value::String(None),
+            Value::BigInt(Some(1)),
+        ];
+        let plain = Plain(values.clone());
+        let mut direct = Fields::from_columns(&plain);
+        let mut via_row = row(values).into_fields();
+        assert_eq!(direct.remaining(), 3);
+        assert!(!direct.null_ahead(0) && direct.null_ahead(1) && direct.null_ahead(3));
+        assert_eq!(direct.next::<i32>().unwrap(), 7);
+        assert_eq!(via_row.next::<i32>().unwrap(), 7);
+        assert_eq!(direct.next::<Option<String>>().unwrap(), None);
+        assert_eq!(via_row.next::<Option<String>>().unwrap(), None);
+        assert!(direct.next::<bool>().unwrap());
+        assert!(via_row.next::<bool>().unwrap());
+        let missing = direct.next::<i64>().unwrap_err().to_string();
+        assert_eq!(missing, via_row.next::<i64>().unwrap_err().to_string());
+        assert!(missing.contains("fewer columns"), "{missing}");
+    }
+
+    #[test]
+    fn null_in_a_required_field_names_the_column_on_both_paths() {
+        let values = vec![Value::Int(None)];
+        let plain = Plain(values.clone());
+        let direct = Fields::from_columns(&plain).next::<i32>().unwrap_err();
+        let via_row = row(values).into_fields().next::<i32>().unwrap_err();
+        assert_eq!(direct.to_string(), via_row.to_string());
+        assert!(matches!(direct, Error::Decode { field, .. } if field == "a"));
+    }
+}

@@ -12,7 +12,7 @@ use crate::error::Result;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::value::{Row, Value, Values};
+use crate::value::{Fields, Row, Value, Values};
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -96,10 +96,30 @@ pub enum Isolation {
     Serializable,
 }
 
+/// What [`Backend::fetch_each`] calls with each row of a result.
+pub type EachRow<'a> = dyn FnMut(&mut Fields<'_>) -> Result<()> + Send + 'a;
+
+/// Runs a query through `fetch` and hands each [`Row`] to `each`: the default typed read path
+/// of a backend that does not decode from its driver's rows directly.
+async fn each_of_rows(rows: Result<Vec<Row>>, each: &mut EachRow<'_>) -> Result<()> {
+    for row in rows? {
+        each(&mut row.into_fields())?;
+    }
+    Ok(())
+}
+
 /// One connection, checked out of a backend's pool, inside a transaction.
 pub trait Connection: Send {
     /// Runs a query and returns its rows.
     fn fetch<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;
+    /// Runs a query and hands each row to `each` as [`Fields`] (see [`Backend::fetch_each`]).
+    fn fetch_each<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        each: &'a mut EachRow<'_>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { each_of_rows(self.fetch(stmt).await, each).await })
+    }
     /// Runs a statement and returns the number of rows it changed.
     fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>>;
     /// Runs SQL text without parameters (savepoints, DDL; may hold several statements).
@@ -116,6 +136,17 @@ pub trait Backend: Send + Sync + 'static {
     fn dialect(&self) -> Dialect;
     /// Runs a query on any connection (a reader, on SQLite).
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;
+    /// Runs a query like [`fetch`](Self::fetch) and hands each row to `each` as [`Fields`],
+    /// which typed models decode from. The default builds the [`Row`]s first; a backend may
+    /// instead read its driver's rows in place ([`Fields::from_columns`]), with no value per
+    /// column kept and no column names allocated.
+    fn fetch_each<'a>(
+        &'a self,
+        stmt: &'a Statement,
+        each: &'a mut EachRow<'_>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { each_of_rows(self.fetch(stmt).await, each).await })
+    }
     /// Runs a writing statement that returns rows (`INSERT … RETURNING`), on a connection that
     /// may write (the writer, on SQLite).
     fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>>;

@@ -23,9 +23,9 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::{Backend, Connection, Dialect, Isolation, Statement, TxOptions};
+use super::{Backend, Connection, Dialect, EachRow, Isolation, Statement, TxOptions};
 use crate::error::{Error, Result};
-use crate::value::{Row, Value};
+use crate::value::{Columns, Fields, Row, Value};
 
 /// A PostgreSQL database.
 pub struct PgBackend {
@@ -257,6 +257,65 @@ fn decode_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
     super::decode_rows(&rows, columns, |row, i| decoders[i](row, i))
 }
 
+/// Typed getters of [`PgColumns`]: the driver's own decoding when the column's type is the
+/// field's, else the value path (which widens `int2` into `i32`, for one).
+macro_rules! typed_getters {
+    ($($getter:ident => $t:ty,)*) => {$(
+        fn $getter(&self, i: usize) -> std::result::Result<Option<$t>, String> {
+            match self.row.try_get::<_, Option<$t>>(i) {
+                Ok(v) => Ok(v),
+                Err(_) => <Option<$t> as crate::value::FieldValue>::from_value(self.value(i)?),
+            }
+        }
+    )*};
+}
+
+/// A tokio-postgres row read in place, each column by the decoder of its type.
+struct PgColumns<'r> {
+    row: &'r tokio_postgres::Row,
+    decoders: &'r [Decoder],
+}
+
+impl Columns for PgColumns<'_> {
+    fn len(&self) -> usize {
+        self.decoders.len()
+    }
+
+    fn name(&self, i: usize) -> &str {
+        self.row.columns()[i].name()
+    }
+
+    fn value(&self, i: usize) -> std::result::Result<Value, String> {
+        self.decoders[i](self.row, i).map_err(|e| e.to_string())
+    }
+
+    typed_getters! {
+        bool => bool,
+        i16 => i16,
+        i32 => i32,
+        i64 => i64,
+        f32 => f32,
+        f64 => f64,
+        string => String,
+    }
+}
+
+/// Hands each row to `each`, decoded in place (no [`Row`] of values, no column names).
+fn each_row(rows: &[tokio_postgres::Row], each: &mut EachRow<'_>) -> Result<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let decoders: smallvec::SmallVec<[Decoder; 8]> =
+        first.columns().iter().map(|c| decoder(c.type_())).collect();
+    for row in rows {
+        each(&mut Fields::from_columns(&PgColumns {
+            row,
+            decoders: &decoders,
+        }))?;
+    }
+    Ok(())
+}
+
 async fn prepare(
     client: &Object,
     stmt: &Statement,
@@ -310,6 +369,14 @@ async fn fetch_on(client: &Object, stmt: &Statement) -> Result<Vec<Row>> {
     decode_rows(rows)
 }
 
+async fn fetch_each_on(client: &Object, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
+    let rows = with_statement(client, stmt, |prepared, params| async move {
+        client.query(&prepared, &refs(&params)).await
+    })
+    .await?;
+    each_row(&rows, each)
+}
+
 async fn execute_on(client: &Object, stmt: &Statement) -> Result<u64> {
     with_statement(client, stmt, |prepared, params| async move {
         client.execute(&prepared, &refs(&params)).await
@@ -324,6 +391,14 @@ impl Backend for PgBackend {
 
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
         Box::pin(async move { fetch_on(&*self.shared().await?, stmt).await })
+    }
+
+    fn fetch_each<'a>(
+        &'a self,
+        stmt: &'a Statement,
+        each: &'a mut EachRow<'_>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { fetch_each_on(&*self.shared().await?, stmt, each).await })
     }
 
     fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
@@ -409,6 +484,14 @@ impl Drop for PgConnection {
 impl Connection for PgConnection {
     fn fetch<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
         Box::pin(async move { fetch_on(self.client()?, stmt).await })
+    }
+
+    fn fetch_each<'a>(
+        &'a mut self,
+        stmt: &'a Statement,
+        each: &'a mut EachRow<'_>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { fetch_each_on(self.client()?, stmt, each).await })
     }
 
     fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {

@@ -105,8 +105,18 @@ pub(crate) async fn delete<M: Model>(model: &M, db: &Db) -> Result<()> {
 }
 
 pub(crate) async fn get<M: Model>(db: &Db, key: Value) -> Result<M> {
-    let row = write::get(db, M::meta(), model_id::<M>(), key).await?;
-    M::from_fields(&mut row.into_fields())
+    let stmt = write::get_statement(db, M::meta(), model_id::<M>(), key)?;
+    let mut found = None;
+    db.fetch_each(&stmt, &mut |fields| {
+        if found.is_none() {
+            found = Some(M::from_fields(fields)?);
+        }
+        Ok(())
+    })
+    .await?;
+    found.ok_or_else(|| Error::NotFound {
+        model: M::meta().label(),
+    })
 }
 
 pub(crate) async fn get_or_create<M: Model>(

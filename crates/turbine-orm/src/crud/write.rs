@@ -455,12 +455,28 @@ pub(crate) async fn get(
     model: Option<TypeId>,
     key: Value,
 ) -> Result<Row> {
+    db.fetch(&get_statement(db, meta, model, key)?)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::NotFound {
+            model: meta.label(),
+        })
+}
+
+/// `SELECT <columns> FROM <table> WHERE <pk> = $1`, rendered once per model and dialect.
+pub(crate) fn get_statement(
+    db: &Db,
+    meta: &ModelMeta,
+    model: Option<TypeId>,
+    key: Value,
+) -> Result<Statement> {
     let pk = column_fields(meta)
         .find(|f| f.primary_key)
         .ok_or_else(|| Error::Query(format!("{} has no primary key", meta.label())))?;
     let key = coerce(key, &pk.ty);
     let dialect = db.dialect();
-    let stmt = cache::statement(key_of(model, dialect, Kind::Get, 0), vec![key], |k| {
+    cache::statement(key_of(model, dialect, Kind::Get, 0), vec![key], |k| {
         let mut sel = sea_query::SelectStatement::new();
         for f in column_fields(meta) {
             sel.expr(SqExpr::col(Alias::new(f.column.as_str())));
@@ -468,12 +484,5 @@ pub(crate) async fn get(
         sel.from(table(meta))
             .and_where(SqExpr::col(Alias::new(pk.column.as_str())).eq(k[0].clone()));
         Ok(dialect.build(&sel))
-    })?;
-    db.fetch(&stmt)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::NotFound {
-            model: meta.label(),
-        })
+    })
 }

@@ -18,7 +18,7 @@ use super::select::{columns, primary_key};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::model::{Column, ForeignKey, ManyToMany, Model};
-use crate::value::{FieldValue, Fields, Value, is_null};
+use crate::value::{FieldValue, Fields, Value};
 
 /// Reads a joined model from the values after the main model's and stores it in the model.
 pub(crate) type RelatedFn<M> = dyn Fn(&mut M, &mut Fields) -> Result<()> + Send + Sync;
@@ -90,7 +90,7 @@ pub(crate) fn related_loader<M: Model, T: Model>(field: &'static str) -> Arc<Rel
     let pk_at = columns(meta).position(|f| f.primary_key).unwrap_or(0);
     Arc::new(move |model: &mut M, fields: &mut Fields| {
         // A LEFT JOIN that found nothing: every joined column is NULL.
-        if fields.peek(pk_at).is_none_or(is_null) {
+        if fields.null_ahead(pk_at) {
             fields.skip(width);
             return Ok(());
         }

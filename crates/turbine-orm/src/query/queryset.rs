@@ -58,7 +58,7 @@ use crate::backend::{Dialect, Statement};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::model::{Column, Model};
-use crate::value::{FieldValue, Row, Value};
+use crate::value::{FieldValue, Fields, Row, Value};
 
 /// A typed query over model `M`. Cheap to clone; builder methods consume and return it.
 #[must_use = "a query set does nothing until a terminal (all, get, count…) runs it"]
@@ -206,27 +206,31 @@ impl<M: Model> QuerySet<M> {
         self.query.to_statement(dialect)
     }
 
-    fn decode(&self, row: Row) -> Result<M> {
-        let mut fields = row.into_fields();
-        let mut model = M::from_fields(&mut fields)?;
+    fn decode(&self, fields: &mut Fields<'_>) -> Result<M> {
+        let mut model = M::from_fields(fields)?;
         for load in &self.related {
-            load(&mut model, &mut fields)?;
+            load(&mut model, fields)?;
         }
         Ok(model)
     }
 
-    pub(crate) fn decode_rows(&self, rows: Vec<Row>) -> Result<Vec<M>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.decode(row)?);
-        }
+    /// Runs `stmt` and decodes each row as it comes, from the driver's row where the backend
+    /// can.
+    async fn fetch_models(&self, db: &Db, stmt: &Statement) -> Result<Vec<M>> {
+        let mut out = Vec::new();
+        db.fetch_each(stmt, &mut |fields| {
+            out.push(self.decode(fields)?);
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
 
     async fn run(&self, db: &Db, query: &Query<'static>) -> Result<Vec<M>> {
         self.check()?;
-        let rows = db.fetch(&query.to_statement(db.dialect())?).await?;
-        let mut items = self.decode_rows(rows)?;
+        let mut items = self
+            .fetch_models(db, &query.to_statement(db.dialect())?)
+            .await?;
         self.load_prefetched(db, &mut items).await?;
         Ok(items)
     }
@@ -325,8 +329,9 @@ impl<M: Model> QuerySet<M> {
         let keys = self.query.keyset()?;
         let positions = self.query.keyset_positions(&keys)?;
         let query = self.query.page_query(size, cursor);
-        let rows = db.fetch(&query.to_statement(db.dialect())?).await?;
-        let mut items = self.decode_rows(rows)?;
+        let mut items = self
+            .fetch_models(db, &query.to_statement(db.dialect())?)
+            .await?;
         let next_cursor = split_page(&mut items, size, &positions, M::to_values)?;
         self.load_prefetched(db, &mut items).await?;
         Ok(Page { items, next_cursor })
