@@ -327,11 +327,14 @@ async fn prepare(
         .map_err(map_error)
 }
 
-fn params(stmt: &Statement) -> Vec<PostgresValue> {
+/// A statement's parameters (inline up to 8: no allocation for the usual query).
+type Params = smallvec::SmallVec<[PostgresValue; 8]>;
+
+fn params(stmt: &Statement) -> Params {
     stmt.values.iter().cloned().map(PostgresValue).collect()
 }
 
-fn refs(params: &[PostgresValue]) -> Vec<&(dyn ToSql + Sync)> {
+fn refs(params: &[PostgresValue]) -> smallvec::SmallVec<[&(dyn ToSql + Sync); 8]> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
@@ -346,10 +349,10 @@ fn is_stale_plan(err: &tokio_postgres::Error) -> bool {
 /// Runs `run` with the prepared statement; prepares it again once if its plan went stale.
 async fn with_statement<T, F, Fut>(client: &Object, stmt: &Statement, run: F) -> Result<T>
 where
-    F: Fn(tokio_postgres::Statement, Vec<PostgresValue>) -> Fut,
+    F: Fn(tokio_postgres::Statement, Params) -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
 {
-    let types: Vec<Type> = stmt.values.iter().map(pg_type).collect();
+    let types: smallvec::SmallVec<[Type; 8]> = stmt.values.iter().map(pg_type).collect();
     let prepared = prepare(client, stmt, &types).await?;
     match run(prepared, params(stmt)).await {
         Err(e) if is_stale_plan(&e) => {
