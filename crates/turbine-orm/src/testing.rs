@@ -70,8 +70,13 @@ pub fn postgres_url() -> Option<String> {
         Ok(url) if !url.is_empty() => Some(url),
         _ if required() => panic!("{POSTGRES_URL_VAR} is not set and TURBINE_REQUIRE_SERVICES=1"),
         _ => {
-            eprintln!(
-                "SKIPPED: Postgres part of this test — set {POSTGRES_URL_VAR}=postgres://… to run it"
+            // Straight to stderr: `eprintln!` would be captured (and hidden) for a passing test.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "\n*** SKIPPED: Postgres part of this test — set {POSTGRES_URL_VAR}=postgres://… to run it ***\n"
+                )
+                .as_bytes(),
             );
             None
         }

@@ -73,7 +73,11 @@ fn service_url_from(name: &str, env: impl Fn(&str) -> Option<String>) -> Option<
             panic!("{var} is not set and TURBINE_REQUIRE_SERVICES=1: this test needs that service")
         }
         None => {
-            eprintln!("SKIPPED: {var} is not set, so the tests that need it do not run here");
+            // Straight to stderr: `eprintln!` would be captured (and hidden) for a passing test.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("\n*** SKIPPED: {var} is not set, so the tests that need it do not run here ***\n").as_bytes(),
+            );
             None
         }
     }
