@@ -75,14 +75,14 @@ impl std::fmt::Debug for Db {
 /// Counts a statement and runs it with `$pool` on the pool, or with `$conn` on the
 /// transaction's connection.
 macro_rules! run {
-    ($db:expr, $pool:ident, $conn:ident, $arg:expr) => {{
+    ($db:expr, $pool:ident, $conn:ident, $($arg:expr),+) => {{
         $db.count();
         match &$db.tx {
-            None => $db.backend.$pool($arg).await,
+            None => $db.backend.$pool($($arg),+).await,
             Some(tx) => {
                 let mut guard = tx.conn.lock().await;
                 let conn = guard.as_mut().ok_or(Error::TransactionClosed)?;
-                conn.$conn($arg).await
+                conn.$conn($($arg),+).await
             }
         }
     }};
@@ -176,15 +176,7 @@ impl Db {
     /// Runs a query and hands each row to `each` as [`Fields`](crate::value::Fields), decoded straight from the
     /// driver's row where the backend can (the typed models' read path).
     pub(crate) async fn fetch_each(&self, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
-        self.count();
-        match &self.tx {
-            None => self.backend.fetch_each(stmt, each).await,
-            Some(tx) => {
-                let mut guard = tx.conn.lock().await;
-                let conn = guard.as_mut().ok_or(Error::TransactionClosed)?;
-                conn.fetch_each(stmt, each).await
-            }
-        }
+        run!(self, fetch_each, fetch_each, stmt, each)
     }
 
     /// Runs a writing statement that returns rows (`INSERT … RETURNING`): on SQLite it must run

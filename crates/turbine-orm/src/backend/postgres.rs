@@ -364,20 +364,20 @@ where
     }
 }
 
-async fn fetch_on(client: &Object, stmt: &Statement) -> Result<Vec<Row>> {
-    let rows = with_statement(client, stmt, |prepared, params| async move {
+/// The driver's rows of a query.
+async fn query_on(client: &Object, stmt: &Statement) -> Result<Vec<tokio_postgres::Row>> {
+    with_statement(client, stmt, |prepared, params| async move {
         client.query(&prepared, &refs(&params)).await
     })
-    .await?;
-    decode_rows(rows)
+    .await
+}
+
+async fn fetch_on(client: &Object, stmt: &Statement) -> Result<Vec<Row>> {
+    decode_rows(query_on(client, stmt).await?)
 }
 
 async fn fetch_each_on(client: &Object, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
-    let rows = with_statement(client, stmt, |prepared, params| async move {
-        client.query(&prepared, &refs(&params)).await
-    })
-    .await?;
-    each_row(&rows, each)
+    each_row(&query_on(client, stmt).await?, each)
 }
 
 async fn execute_on(client: &Object, stmt: &Statement) -> Result<u64> {
