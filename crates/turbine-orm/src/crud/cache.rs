@@ -33,42 +33,9 @@ pub(crate) struct Key {
     pub(crate) variant: u64,
 }
 
-/// FxHash (rustc's hasher): the keys are the ORM's own (type ids, enums, counts), never
-/// user input, so they need no DoS-resistant hashing; SipHash cost ~300 instructions a lookup.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
+/// The keys are the ORM's own (type ids, enums, counts): a fast hash, not SipHash (~300
+/// instructions a lookup on this hot path).
+type KeyHash = foldhash::fast::RandomState;
 
 static CACHE: LazyLock<RwLock<HashMap<Key, Arc<str>, KeyHash>>> = LazyLock::new(Default::default);
 
