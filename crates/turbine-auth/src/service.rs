@@ -1058,8 +1058,6 @@ impl AuthService {
         Ok(n)
     }
 
-    /// Sends an account email through the mailer (in the background, so a response never
-    /// waits for SMTP and takes the same time whether or not a mail went out).
     /// Counts a request of a kind (`signup`, `reset`) from a client address against
     /// `auth.login_attempts_per_ip` per window; [`Error::Throttled`] past it.
     pub(crate) async fn count_per_ip(&self, kind: &str, ip: IpAddr) -> Result<()> {
@@ -1094,6 +1092,8 @@ impl AuthService {
         Ok(decision)
     }
 
+    /// Sends an account email through the mailer (in the background, so a response never
+    /// waits for SMTP and takes the same time whether or not a mail went out).
     pub(crate) fn send_mail(&self, mut message: turbine_mail::Message) {
         match self.0.mailer.clone() {
             Some(mailer) => {
