@@ -18,7 +18,7 @@ pub const APP: &str = "auth";
 
 /// Adds the auth models to a registry (the ORM battery's, or a test's).
 pub fn register(registry: &mut ModelRegistry) -> turbine_orm::Result<()> {
-    for meta in metas() {
+    for meta in metas(&[])? {
         registry.register(meta)?;
     }
     Ok(())
@@ -33,22 +33,20 @@ pub fn registry() -> turbine_orm::Result<Registry> {
 pub fn registry_with(
     user_fields: &[turbine_orm::meta::FieldMeta],
 ) -> turbine_orm::Result<Registry> {
-    let user = user_meta(user_fields)?;
     let mut r = ModelRegistry::new();
-    for meta in metas() {
-        r.register(if meta.label() == user.label() {
-            user.clone()
-        } else {
-            meta
-        })?;
+    for meta in metas(user_fields)? {
+        r.register(meta)?;
     }
     Ok(r.finish()?)
 }
 
-fn metas() -> Vec<turbine_orm::meta::ModelMeta> {
+/// The battery's models, the user with the app's own fields.
+fn metas(
+    user_fields: &[turbine_orm::meta::FieldMeta],
+) -> turbine_orm::Result<Vec<turbine_orm::meta::ModelMeta>> {
     use turbine_orm::Model;
-    vec![
-        User::meta().clone(),
+    Ok(vec![
+        user_meta(user_fields)?,
         Permission::meta().clone(),
         Group::meta().clone(),
         Session::meta().clone(),
@@ -56,7 +54,7 @@ fn metas() -> Vec<turbine_orm::meta::ModelMeta> {
         RefreshToken::meta().clone(),
         ApiToken::meta().clone(),
         OneTimeToken::meta().clone(),
-    ]
+    ])
 }
 
 /// The user model's metadata with the app's own fields added after the battery's (see
@@ -119,13 +117,8 @@ pub(crate) fn contribute(
     orm: &Contributions,
     user_fields: &[turbine_orm::meta::FieldMeta],
 ) -> turbine_orm::Result<()> {
-    let user = user_meta(user_fields)?;
-    for meta in metas() {
-        orm.meta(if meta.label() == user.label() {
-            user.clone()
-        } else {
-            meta
-        });
+    for meta in metas(user_fields)? {
+        orm.meta(meta);
     }
     orm.migrations(migrations()?);
     Ok(())
