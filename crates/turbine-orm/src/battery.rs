@@ -95,6 +95,29 @@ impl Migrations {
     }
 }
 
+impl Migrations {
+    /// One initial migration generated in memory for `models` (what `makemigrations` would
+    /// write first), for tests and prototypes whose models have no files yet. Models that
+    /// point at a battery's models cannot use it: their migration must depend on the
+    /// battery's, which only `makemigrations` writes.
+    pub fn generated(models: impl IntoIterator<Item = ModelMeta>) -> Self {
+        let build = || -> crate::Result<MigrationSet> {
+            let mut registry = ModelRegistry::new();
+            for m in models {
+                registry.register(m)?;
+            }
+            let registry = registry.finish()?;
+            let empty = MigrationSet::default();
+            let ops = migrate::detect(empty.state(), &registry, &mut migrate::Renames::new())?;
+            MigrationSet::new(vec![migrate::next_migration(&empty, ops, None)?])
+        };
+        Self {
+            dir: PathBuf::from("migrations"),
+            embedded: Some(build().map_err(|e| e.to_string())),
+        }
+    }
+}
+
 impl Default for Migrations {
     fn default() -> Self {
         Self {

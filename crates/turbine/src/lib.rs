@@ -29,6 +29,9 @@ pub mod testing;
 
 pub use app::{App, BuiltApp};
 pub use server::shutdown_signal;
+/// The API battery (feature `api`): REST resources over models (`Api`, `Resource`).
+#[cfg(feature = "api")]
+pub use turbine_api as api;
 /// The auth battery (feature `auth`): users, sessions, tokens, permissions, `CurrentUser`.
 #[cfg(feature = "auth")]
 pub use turbine_auth as auth;

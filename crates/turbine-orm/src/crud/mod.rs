@@ -44,6 +44,7 @@ mod write;
 
 use std::future::Future;
 
+pub use prepare::check_value;
 pub use record::Record;
 pub use typed::Edit;
 
@@ -100,6 +101,22 @@ pub trait ModelExt: Model {
                 .collect::<Vec<_>>();
             typed::save(self, db, Some(&positions)).await
         }
+    }
+
+    /// [`save_only`](Self::save_only) with fields named at runtime (what the API battery's
+    /// partial updates send); an unknown name is an [`Error::Query`](crate::Error::Query).
+    fn save_fields(&mut self, db: &Db, fields: &[&str]) -> impl Future<Output = Result<()>> + Send {
+        let positions = fields
+            .iter()
+            .map(|name| {
+                prepare::column_fields(Self::meta())
+                    .position(|f| f.name == *name)
+                    .ok_or_else(|| {
+                        crate::Error::Query(format!("{} has no field `{name}`", Self::LABEL))
+                    })
+            })
+            .collect::<Result<Vec<_>>>();
+        async move { typed::save(self, db, Some(&positions?)).await }
     }
 
     /// Updates `fields` of every model, each row with its own values, in one statement:

@@ -110,6 +110,31 @@ fn invalid(f: &FieldMeta, message: String) -> Error {
     }
 }
 
+/// Checks a non-NULL value of a field against its metadata: text within `max_length`
+/// characters, one of the choices. The error is a message for the client. Writes run it on
+/// every value; the API battery runs it to report every field's error at once.
+pub fn check_value(f: &FieldMeta, value: &Value) -> std::result::Result<(), String> {
+    if let (FieldType::String { max_length }, Value::String(Some(s))) = (&f.ty, value) {
+        let n = s.chars().count();
+        if n > *max_length as usize {
+            return Err(format!(
+                "Ensure this value has at most {max_length} characters (it has {n})."
+            ));
+        }
+    }
+    if !f.choices.is_empty()
+        && let Value::String(Some(s)) = value
+        && !f.choices.iter().any(|c| c.value == *s)
+    {
+        let allowed: Vec<&str> = f.choices.iter().map(|c| c.value.as_str()).collect();
+        return Err(format!(
+            "`{s}` is not a valid choice; choices are: {}",
+            allowed.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the values of the columns `write` selects: not NULL unless nullable, text within
 /// `max_length` characters, one of the choices. Values are coerced to their field's type.
 pub(crate) fn validate(
@@ -130,28 +155,7 @@ pub(crate) fn validate(
             continue;
         }
         *value = coerce(std::mem::replace(value, Value::Bool(None)), &f.ty);
-        if let (FieldType::String { max_length }, Value::String(Some(s))) = (&f.ty, &*value) {
-            let n = s.chars().count();
-            if n > *max_length as usize {
-                return Err(invalid(
-                    f,
-                    format!("Ensure this value has at most {max_length} characters (it has {n})."),
-                ));
-            }
-        }
-        if !f.choices.is_empty()
-            && let Value::String(Some(s)) = &*value
-            && !f.choices.iter().any(|c| c.value == *s)
-        {
-            let allowed: Vec<&str> = f.choices.iter().map(|c| c.value.as_str()).collect();
-            return Err(invalid(
-                f,
-                format!(
-                    "`{s}` is not a valid choice; choices are: {}",
-                    allowed.join(", ")
-                ),
-            ));
-        }
+        check_value(f, value).map_err(|message| invalid(f, message))?;
     }
     Ok(())
 }

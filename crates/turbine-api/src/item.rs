@@ -1,0 +1,268 @@
+//! One object: `GET`, `PUT`, `PATCH` and `DELETE /posts/{id}`, and `POST /posts` to create.
+
+use axum::body::Bytes;
+use axum::extract::RawQuery;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::Value as J;
+use turbine_auth::{CurrentUser, MaybeUser};
+use turbine_core::problem::Problem;
+use turbine_orm::meta::ModelMeta;
+use turbine_orm::query::convert::parse_text;
+use turbine_orm::query::{Filter, Query};
+use turbine_orm::value::null_of;
+use turbine_orm::{Db, Value};
+
+use crate::access::{check_endpoint, check_object};
+use crate::api::{ApiState, ItemId, ParentPath};
+use crate::body::{self, Mode};
+use crate::http::{check_if_match, json_response};
+use crate::render::{Expansion, join, objects};
+use crate::resource::{Op, Resource};
+
+/// A key from a path segment; one that cannot be a key of the model is a 404.
+pub(crate) fn parse_key(meta: &ModelMeta, text: &str) -> turbine_core::Result<Value> {
+    let pk = meta
+        .primary_key()
+        .ok_or_else(|| turbine_core::Error::from(Problem::internal()))?;
+    parse_text(text, &pk.ty).map_err(|_| {
+        Problem::not_found()
+            .detail(format!("No {} with this key exists.", meta.verbose_name))
+            .into()
+    })
+}
+
+fn not_found(meta: &ModelMeta) -> turbine_core::Error {
+    Problem::not_found()
+        .detail(format!("No {} with this key exists.", meta.verbose_name))
+        .into()
+}
+
+/// Expanding needs read access to what is expanded.
+pub(crate) async fn check_expansion(
+    state: &ApiState,
+    expansion: &Expansion,
+    user: Option<&CurrentUser>,
+) -> turbine_core::Result<()> {
+    for fw in &expansion.forwards {
+        check_endpoint(&state.resources[fw.target], Op::Retrieve, user).await?;
+    }
+    for rev in &expansion.reverses {
+        check_endpoint(&state.resources[rev.child], Op::List, user).await?;
+        for fw in &rev.forwards {
+            check_endpoint(&state.resources[fw.target], Op::Retrieve, user).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The row with this key (column order), locked for update when `lock`.
+async fn load(
+    resource: &Resource,
+    key: Value,
+    db: &Db,
+    lock: bool,
+) -> turbine_core::Result<Vec<Value>> {
+    let (_, pk) = resource.key();
+    let mut query = Query::new(&resource.meta).filter(Filter::eq(pk.name.clone(), key));
+    if lock {
+        query = query.for_update();
+    }
+    query
+        .fetch_first(db)
+        .await?
+        .map(|row| row.into_values())
+        .ok_or_else(|| not_found(&resource.meta))
+}
+
+/// `GET /posts/{id}` (`?fields=`, `?expand=`).
+pub(crate) async fn retrieve(
+    state: &ApiState,
+    index: usize,
+    db: Db,
+    MaybeUser(user): MaybeUser,
+    axum::extract::Path(id): ItemId,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> turbine_core::Result<Response> {
+    let r = &state.resources[index];
+    check_endpoint(r, Op::Retrieve, user.as_ref()).await?;
+    let (mut fields, mut expand) = (None, None);
+    for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "fields" => fields = Some(r.parse_fields(&v)?),
+            "expand" => expand = Some(v.into_owned()),
+            other => {
+                return Err(Problem::bad_request(format!(
+                    "Unknown query parameter `{other}`; an object takes `fields` and `expand`."
+                ))
+                .into());
+            }
+        }
+    }
+    let expansion = state.expansion(index, expand.as_deref())?;
+    check_expansion(state, &expansion, user.as_ref()).await?;
+    let key = parse_key(&r.meta, &id)?;
+    let (_, pk) = r.key();
+    let query = Query::new(&r.meta).filter(Filter::eq(pk.name.clone(), key));
+    let row = join(state, query, &expansion.forwards)?
+        .fetch_first(&db)
+        .await?
+        .ok_or_else(|| not_found(&r.meta))?;
+    check_object(
+        r,
+        Op::Retrieve,
+        user.as_ref(),
+        &row.values()[..r.width()],
+        &db,
+    )
+    .await?;
+    let mut items = objects(
+        state,
+        r,
+        &[row.values()],
+        fields.as_deref(),
+        &expansion,
+        &db,
+    )
+    .await?;
+    Ok(json_response(StatusCode::OK, &items.remove(0), &headers))
+}
+
+/// Where the created object lives: its item route, on this resource or the model's top-level
+/// resource (for a nested collection).
+fn location(state: &ApiState, resource: &Resource, values: &[Value]) -> Option<HeaderValue> {
+    let home = if resource.parent.is_none() {
+        resource
+    } else {
+        state.resources.iter().find(|r| {
+            r.parent.is_none() && r.meta.label() == resource.meta.label() && r.allows(Op::Retrieve)
+        })?
+    };
+    let (pos, _) = home.key();
+    let key = match crate::render::json_of(&values[pos]) {
+        J::String(s) => s,
+        other => other.to_string(),
+    };
+    let key = percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC);
+    HeaderValue::from_str(&format!("{}/{key}", home.path)).ok()
+}
+
+fn position(resource: &Resource, field: &str) -> Option<usize> {
+    resource
+        .meta
+        .fields
+        .iter()
+        .filter(|f| f.has_column())
+        .position(|f| f.name == field)
+}
+
+/// `POST /posts`: 201 with the object, its `Location` and `ETag`.
+pub(crate) async fn create(
+    state: &ApiState,
+    index: usize,
+    db: Db,
+    MaybeUser(user): MaybeUser,
+    parent: ParentPath,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> turbine_core::Result<Response> {
+    let r = &state.resources[index];
+    let user = check_endpoint(r, Op::Create, user.as_ref()).await?;
+    let map = body::object(&body)?;
+    let mut values: Vec<Value> = r
+        .meta
+        .fields
+        .iter()
+        .filter(|f| f.has_column())
+        .map(|f| null_of(&f.ty))
+        .collect();
+    body::apply(r, &map, &mut values, Mode::Create)?;
+    if let Some((field, key)) = crate::list::parent_filter(state, r, parent, &db).await?
+        && let Some(pos) = position(r, &field)
+    {
+        values[pos] = key;
+    }
+    if let Some(owner) = &r.owner
+        && let Some(pos) = position(r, &owner.field)
+    {
+        let user = user.ok_or(turbine_auth::Error::Unauthenticated)?;
+        values[pos] = (owner.resolve)(user.clone(), db.clone()).await?;
+    }
+    let stored = r.store.insert(&db, &r.meta, values).await?;
+    let mut response = json_response(
+        StatusCode::CREATED,
+        &J::Object(r.object(&stored, None)),
+        &HeaderMap::new(),
+    );
+    if let Some(loc) = location(state, r, &stored) {
+        response.headers_mut().insert(http::header::LOCATION, loc);
+    }
+    Ok(response)
+}
+
+/// `PUT` (every writable field) and `PATCH` (the fields sent) `/posts/{id}`, honouring
+/// `If-Match`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn update(
+    state: &ApiState,
+    index: usize,
+    db: Db,
+    MaybeUser(user): MaybeUser,
+    axum::extract::Path(id): ItemId,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> turbine_core::Result<Response> {
+    let r = &state.resources[index];
+    let (op, mode) = if method == Method::PUT {
+        (Op::Update, Mode::Replace)
+    } else {
+        (Op::PartialUpdate, Mode::Patch)
+    };
+    check_endpoint(r, op, user.as_ref()).await?;
+    let map = body::object(&body)?;
+    let key = parse_key(&r.meta, &id)?;
+    let stored = db
+        .transaction(|tx| async move {
+            let mut values = load(r, key, &tx, true).await?;
+            check_object(r, op, user.as_ref(), &values, &tx).await?;
+            check_if_match(&headers, &J::Object(r.object(&values, None)))?;
+            let written = body::apply(r, &map, &mut values, mode)?;
+            r.store
+                .update(&tx, &r.meta, values, Some(written))
+                .await
+                .map_err(turbine_core::Error::from)
+        })
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &J::Object(r.object(&stored, None)),
+        &HeaderMap::new(),
+    ))
+}
+
+/// `DELETE /posts/{id}`: 204, honouring `If-Match`; 409 while protected rows point at it.
+pub(crate) async fn destroy(
+    state: &ApiState,
+    index: usize,
+    db: Db,
+    MaybeUser(user): MaybeUser,
+    axum::extract::Path(id): ItemId,
+    headers: HeaderMap,
+) -> turbine_core::Result<Response> {
+    let r = &state.resources[index];
+    check_endpoint(r, Op::Delete, user.as_ref()).await?;
+    let key = parse_key(&r.meta, &id)?;
+    db.transaction(|tx| async move {
+        let values = load(r, key, &tx, true).await?;
+        check_object(r, Op::Delete, user.as_ref(), &values, &tx).await?;
+        check_if_match(&headers, &J::Object(r.object(&values, None)))?;
+        r.store
+            .delete(&tx, &r.meta, values)
+            .await
+            .map_err(turbine_core::Error::from)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

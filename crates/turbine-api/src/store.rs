@@ -1,0 +1,182 @@
+//! How a resource writes rows and asks object policies: through the untyped ORM for models
+//! known by metadata only, through the typed model (its hooks, its policy) for derived ones.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use turbine_auth::{Action, CurrentUser};
+use turbine_orm::meta::ModelMeta;
+use turbine_orm::{Db, Model, ModelExt, Record, Row, Value};
+
+/// Writes and object policies for one model.
+pub(crate) trait Store: Send + Sync + 'static {
+    /// Inserts the row; returns its values as stored (key and defaults filled).
+    fn insert<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, turbine_orm::Result<Vec<Value>>>;
+
+    /// Updates `fields` of the row (every column when `None`); returns its values as stored.
+    fn update<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+        fields: Option<Vec<String>>,
+    ) -> BoxFuture<'a, turbine_orm::Result<Vec<Value>>>;
+
+    /// Deletes the row.
+    fn delete<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, turbine_orm::Result<()>>;
+
+    /// The model's policy answer for this row, `None` without a policy.
+    fn policy(
+        &self,
+        user: &CurrentUser,
+        action: Action,
+        meta: &ModelMeta,
+        values: &[Value],
+    ) -> Option<bool>;
+}
+
+/// Models known by their metadata: [`Record`].
+pub(crate) struct Untyped;
+
+impl Store for Untyped {
+    fn insert<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, turbine_orm::Result<Vec<Value>>> {
+        Box::pin(async move {
+            let mut record = Record::from_values(meta, values)?;
+            record.insert(db).await?;
+            Ok(record.into_values())
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+        fields: Option<Vec<String>>,
+    ) -> BoxFuture<'a, turbine_orm::Result<Vec<Value>>> {
+        Box::pin(async move {
+            let mut record = Record::from_values(meta, values)?;
+            match fields {
+                Some(fields) => {
+                    let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+                    record.save_fields(db, &names).await?;
+                }
+                None => record.save(db).await?,
+            }
+            Ok(record.into_values())
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, turbine_orm::Result<()>> {
+        Box::pin(async move { Record::from_values(meta, values)?.delete(db).await })
+    }
+
+    fn policy(&self, _: &CurrentUser, _: Action, _: &ModelMeta, _: &[Value]) -> Option<bool> {
+        None
+    }
+}
+
+/// Derived models: the typed ORM, so `before_save`/`after_save`… and policies for `M` run.
+pub(crate) struct Typed<M>(PhantomData<fn() -> M>);
+
+impl<M> Default for Typed<M> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// The model `M` from values in column order.
+fn decode<M: Model>(meta: &ModelMeta, values: Vec<Value>) -> turbine_orm::Result<M> {
+    let columns: Arc<[String]> = meta
+        .fields
+        .iter()
+        .filter(|f| f.has_column())
+        .map(|f| f.column.clone())
+        .collect();
+    M::from_fields(&mut Row::new(columns, values).into_fields())
+}
+
+impl<M: Model> Store for Typed<M> {
+    fn insert<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, turbine_orm::Result<Vec<Value>>> {
+        Box::pin(async move {
+            let mut model: M = decode(meta, values)?;
+            model.insert(db).await?;
+            Ok(model.to_values())
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+        fields: Option<Vec<String>>,
+    ) -> BoxFuture<'a, turbine_orm::Result<Vec<Value>>> {
+        Box::pin(async move {
+            let mut model: M = decode(meta, values)?;
+            match fields {
+                Some(fields) => {
+                    let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+                    model.save_fields(db, &names).await?;
+                }
+                None => model.save(db).await?,
+            }
+            Ok(model.to_values())
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        db: &'a Db,
+        meta: &'a ModelMeta,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, turbine_orm::Result<()>> {
+        Box::pin(async move { decode::<M>(meta, values)?.delete(db).await })
+    }
+
+    fn policy(
+        &self,
+        user: &CurrentUser,
+        action: Action,
+        meta: &ModelMeta,
+        values: &[Value],
+    ) -> Option<bool> {
+        let policies = user.auth().policies();
+        if !policies.has::<M>() {
+            return None;
+        }
+        match decode::<M>(meta, values.to_vec()) {
+            Ok(model) => policies.check(user, action, &model),
+            Err(e) => {
+                tracing::error!(error = %e, model = M::LABEL, "cannot decode a row for its policy");
+                Some(false)
+            }
+        }
+    }
+}
