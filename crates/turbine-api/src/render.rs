@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value as J};
-use turbine_orm::query::convert::value_to_json;
+use turbine_orm::query::convert::{coerce, value_to_json};
 use turbine_orm::query::{Filter, Lookup, Query};
 use turbine_orm::value::is_null;
 use turbine_orm::{Db, Value};
@@ -46,12 +46,21 @@ pub(crate) struct Expansion {
     pub(crate) reverses: Vec<Reverse>,
 }
 
-/// A value as JSON for clients (bytes as base64 text).
+/// A value as JSON for clients: bytes as base64 text, timestamps as RFC 3339 in UTC with `Z`.
 pub(crate) fn json_of(value: &Value) -> J {
     match value {
         Value::Bytes(Some(b)) => J::String(STANDARD.encode(b)),
+        Value::ChronoDateTimeUtc(Some(t)) => {
+            J::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        }
         other => value_to_json(other),
     }
+}
+
+/// A stored value as JSON for a field (the backends return some types loosely: SQLite has
+/// text timestamps and integer booleans).
+pub(crate) fn field_json(value: &Value, ty: &turbine_orm::meta::FieldType) -> J {
+    json_of(&coerce(value.clone(), ty))
 }
 
 impl Resource {
@@ -64,7 +73,7 @@ impl Resource {
             }
             map.insert(
                 f.name.clone(),
-                values.get(i).map(json_of).unwrap_or(J::Null),
+                values.get(i).map_or(J::Null, |v| field_json(v, &f.ty)),
             );
         }
         map

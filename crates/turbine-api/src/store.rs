@@ -125,6 +125,8 @@ impl<M: Model> Store for Typed<M> {
         values: Vec<Value>,
     ) -> BoxFuture<'a, turbine_orm::Result<Vec<Value>>> {
         Box::pin(async move {
+            let mut values = values;
+            turbine_orm::crud::fill_defaults(meta, &mut values)?;
             let mut model: M = decode(meta, values)?;
             model.insert(db).await?;
             Ok(model.to_values())

@@ -44,7 +44,7 @@ mod write;
 
 use std::future::Future;
 
-pub use prepare::check_value;
+pub use prepare::{check_value, fill_defaults};
 pub use record::Record;
 pub use typed::Edit;
 

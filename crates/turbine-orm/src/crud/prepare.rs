@@ -91,6 +91,19 @@ pub(crate) fn fill_insert(meta: &ModelMeta, values: &mut [Value]) -> Result<Inse
     Ok(plan)
 }
 
+/// Fills a new row's defaults as an insert would (default values, timestamps, UUID v7 keys)
+/// and sets an unset identity key to 0, so that a typed model can be read from the values of a
+/// row that is not in the database yet (what the API battery creates from a request body).
+pub fn fill_defaults(meta: &ModelMeta, values: &mut [Value]) -> Result<()> {
+    fill_insert(meta, values)?;
+    for (i, f) in column_fields(meta).enumerate() {
+        if f.primary_key && f.auto == Some(AutoKey::Identity) && is_null(&values[i]) {
+            values[i] = coerce(Value::BigInt(Some(0)), &f.ty);
+        }
+    }
+    Ok(())
+}
+
 /// Refreshes `auto_now` fields for an update; returns their positions.
 pub(crate) fn fill_update(meta: &ModelMeta, values: &mut [Value]) -> Vec<usize> {
     let mut filled = Vec::new();
