@@ -130,6 +130,11 @@ pub(crate) fn posts() -> Resource {
 }
 
 pub(crate) fn api() -> Api {
+    api_with(posts())
+}
+
+/// The test API with this resource for posts.
+pub(crate) fn api_with(posts: Resource) -> Api {
     Api::new()
         .resource(
             Resource::of::<Author>()
@@ -137,7 +142,7 @@ pub(crate) fn api() -> Api {
                 .owned_by_user("user_id")
                 .hidden(["user_id"]),
         )
-        .resource(posts())
+        .resource(posts)
         .resource(
             Resource::of::<Comment>()
                 .public_read()
@@ -234,11 +239,12 @@ pub(crate) async fn user(
     (user.id, tokens.access_token)
 }
 
-/// A policy for posts: published posts are visible to all; only the author's user changes.
-pub(crate) fn post_policy(user: &CurrentUser, action: Action, post: &Post) -> bool {
+/// A policy for posts: published posts are visible to all and frozen; drafts are hidden and
+/// anyone signed in may edit them.
+pub(crate) fn post_policy(_user: &CurrentUser, action: Action, post: &Post) -> bool {
     match action {
         Action::View => post.status == Status::Published,
-        _ => *post.author.id() == user.id,
+        _ => post.status == Status::Draft,
     }
 }
 
