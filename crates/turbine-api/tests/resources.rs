@@ -542,11 +542,9 @@ async fn filters_search_ordering_fields_and_expansion() {
             .send()
             .await
             .assert_status(201);
-        let p: Value = get(format!(
-            "/posts?ordering=id&expand=comments.author,author&fields=id"
-        ))
-        .await
-        .json();
+        let p: Value = get("/posts?ordering=id&expand=comments.author,author&fields=id".into())
+            .await
+            .json();
         assert_eq!(
             p["items"][0]["comments"][0]["author"]["name"], "Bob",
             "{name}: {p}"
