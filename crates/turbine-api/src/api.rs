@@ -328,6 +328,12 @@ impl Battery for Api {
 
     fn install(self, setup: &mut Setup) -> turbine_core::Result<()> {
         self.check()?;
+        let orm = setup.shared::<turbine_orm::battery::Contributions>();
+        orm.model::<crate::idempotency::IdempotencyKey>();
+        orm.migrations(
+            crate::idempotency::migrations()
+                .map_err(|e| turbine_core::Error::other("the api battery's migrations", e))?,
+        );
         let mut resources = self.resources;
         // The app's own routes on resources are mounted as they are.
         let mut extras = Vec::new();
@@ -405,7 +411,7 @@ fn mount(setup: &mut Setup, state: &Arc<ApiState>, index: usize) {
         collection = on(collection, Method::GET, h);
     }
     if r.allows(Op::Create) {
-        let h = handler!(state, index, crate::item::create, db: Db, user: MaybeUser, parent: ParentPath, headers: HeaderMap, body: Bytes);
+        let h = handler!(state, index, crate::item::create, db: Db, user: MaybeUser, parent: ParentPath, uri: OriginalUri, headers: HeaderMap, body: Bytes);
         collection = on(collection, Method::POST, h);
     }
     if let Some(routes) = collection {

@@ -1,7 +1,7 @@
 //! One object: `GET`, `PUT`, `PATCH` and `DELETE /posts/{id}`, and `POST /posts` to create.
 
 use axum::body::Bytes;
-use axum::extract::RawQuery;
+use axum::extract::{OriginalUri, RawQuery};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value as J;
@@ -17,6 +17,7 @@ use crate::access::{check_endpoint, check_object};
 use crate::api::{ApiState, ItemId, ParentPath};
 use crate::body::{self, Mode};
 use crate::http::{check_if_match, json_response};
+use crate::idempotency::{Attempt, IdempotencyKey};
 use crate::render::{Expansion, join, objects};
 use crate::resource::{Op, Resource};
 
@@ -157,18 +158,27 @@ fn position(resource: &Resource, field: &str) -> Option<usize> {
         .position(|f| f.name == field)
 }
 
-/// `POST /posts`: 201 with the object, its `Location` and `ETag`.
+/// `POST /posts`: 201 with the object, its `Location` and `ETag`. With `Idempotency-Key`, a
+/// retry gets the first response back (`Idempotent-Replayed: true`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn create(
     state: &ApiState,
     index: usize,
     db: Db,
     MaybeUser(user): MaybeUser,
     parent: ParentPath,
-    _headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> turbine_core::Result<Response> {
     let r = &state.resources[index];
     let user = check_endpoint(r, Op::Create, user.as_ref()).await?;
+    let attempt = Attempt::from_request(&headers, user.map(|u| u.id), uri.path(), &body)?;
+    if let Some(attempt) = &attempt
+        && let Some(first) = attempt.replay(&db).await?
+    {
+        return Ok(replayed(first));
+    }
     let map = body::object(&body)?;
     let mut values: Vec<Value> = r
         .meta
@@ -189,16 +199,55 @@ pub(crate) async fn create(
         let user = user.ok_or(turbine_auth::Error::Unauthenticated)?;
         values[pos] = (owner.resolve)(user.clone(), db.clone()).await?;
     }
-    let stored = r.store.insert(&db, &r.meta, values).await?;
-    let mut response = json_response(
-        StatusCode::CREATED,
-        &J::Object(r.object(&stored, None)),
-        &HeaderMap::new(),
-    );
-    if let Some(loc) = location(state, r, &stored) {
+    let attempt = attempt.as_ref();
+    let result = db
+        .transaction(|tx| async move {
+            let stored = r.store.insert(&tx, &r.meta, values).await?;
+            let object = J::Object(r.object(&stored, None));
+            let location = location(state, r, &stored);
+            if let Some(attempt) = attempt {
+                attempt
+                    .record(&tx, StatusCode::CREATED, location.as_ref(), &object)
+                    .await?;
+            }
+            Ok::<_, turbine_orm::Error>((object, location))
+        })
+        .await;
+    let (object, location) = match result {
+        Ok(done) => done,
+        // Another request with this key won the race: answer as it did.
+        Err(turbine_orm::Error::UniqueViolation { table, .. })
+            if table == "api_idempotency_key" =>
+        {
+            let attempt = attempt.ok_or_else(|| turbine_core::Error::from(Problem::internal()))?;
+            return match attempt.replay(&db).await? {
+                Some(first) => Ok(replayed(first)),
+                None => Err(Problem::new(StatusCode::CONFLICT)
+                    .detail("A request with this Idempotency-Key is in progress; retry shortly.")
+                    .into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut response = json_response(StatusCode::CREATED, &object, &HeaderMap::new());
+    if let Some(loc) = location {
         response.headers_mut().insert(http::header::LOCATION, loc);
     }
     Ok(response)
+}
+
+/// The first response to an idempotent create, again.
+fn replayed(first: IdempotencyKey) -> Response {
+    let body: J = serde_json::from_str(&first.body).unwrap_or(J::Null);
+    let status = StatusCode::from_u16(first.status as u16).unwrap_or(StatusCode::CREATED);
+    let mut response = json_response(status, &body, &HeaderMap::new());
+    if let Some(loc) = first.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(http::header::LOCATION, loc);
+    }
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
 }
 
 /// `PUT` (every writable field) and `PATCH` (the fields sent) `/posts/{id}`, honouring

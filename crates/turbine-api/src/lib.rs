@@ -37,6 +37,7 @@ mod api;
 mod body;
 mod cursor;
 mod http;
+pub mod idempotency;
 mod item;
 mod list;
 mod render;

@@ -932,3 +932,63 @@ async fn nested_collections_and_policies() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_retried_create_with_an_idempotency_key_creates_once() {
+    for (client, db) in clients().await {
+        let name = db.name().to_owned();
+        let (_, ada) = user(&client, "ada@example.com", Some("Ada"), &[]).await;
+        let (_, bob) = user(&client, "bob@example.com", Some("Bob"), &[]).await;
+        let body = json!({"title": "Once", "status": "published"});
+        let send = |token: &str, key: &str, body: &Value| {
+            client
+                .post("/posts")
+                .bearer(token)
+                .header("idempotency-key", key)
+                .json(body)
+                .send()
+        };
+        let first = send(&ada, "k-1", &body).await.assert_status(201);
+        let again = send(&ada, "k-1", &body).await.assert_status(201);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"), "{name}");
+        assert_eq!(first.json::<Value>(), again.json::<Value>(), "{name}");
+        assert_eq!(first.header("location"), again.header("location"), "{name}");
+        assert_eq!(first.header("etag"), again.header("etag"), "{name}");
+        // The same key with another body is refused and creates nothing.
+        let r = send(&ada, "k-1", &json!({"title": "Other"}))
+            .await
+            .assert_status(422);
+        assert!(r.text().contains("different request body"), "{name}");
+        // Keys belong to their user: Bob's k-1 is his own create.
+        let bobs: Value = send(&bob, "k-1", &body).await.assert_status(201).json();
+        assert_ne!(bobs["id"], first.json::<Value>()["id"], "{name}");
+        // Racing retries: one object, every answer the same.
+        let racing = json!({"title": "Race", "status": "published"});
+        let answers =
+            futures_util::future::join_all((0..6).map(|_| send(&ada, "k-race", &racing))).await;
+        let ids: std::collections::BTreeSet<String> = answers
+            .iter()
+            .filter(|r| r.status() == 201)
+            .map(|r| r.json::<Value>()["id"].to_string())
+            .collect();
+        assert_eq!(ids.len(), 1, "{name}: {ids:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|r| r.status() == 201 || r.status() == 409),
+            "{name}"
+        );
+        let page: Value = client.get("/posts?search=Race").send().await.json();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1, "{name}");
+        let page: Value = client.get("/posts?search=Once").send().await.json();
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            2,
+            "{name}: Ada's and Bob's"
+        );
+        // Bad keys are a 400.
+        send(&ada, "", &body).await.assert_status(400);
+        send(&ada, &"k".repeat(300), &body).await.assert_status(400);
+        db.close().await;
+    }
+}
