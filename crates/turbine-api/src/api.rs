@@ -42,6 +42,14 @@ pub(crate) enum Expand {
 }
 
 impl ApiState {
+    /// The index of a resource of this API.
+    pub(crate) fn index_of(&self, r: &Resource) -> usize {
+        self.resources
+            .iter()
+            .position(|x| std::ptr::eq(x, r))
+            .expect("a resource of this API")
+    }
+
     /// The expansion for `?expand=a,b.c` on resource `index`, or a 400 naming what is allowed.
     pub(crate) fn expansion(
         &self,
@@ -244,9 +252,25 @@ fn setup_error(message: String) -> turbine_core::Error {
 
 /// The API battery: `App::new().battery(Api::new().resource(Resource::of::<Post>()))`.
 /// Install it after the ORM and auth batteries.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Api {
     resources: Vec<Resource>,
+    info: crate::openapi::Info,
+    extra: Option<serde_json::Value>,
+    openapi_path: Option<String>,
+    docs_path: Option<String>,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self {
+            resources: Vec::new(),
+            info: crate::openapi::Info::default(),
+            extra: None,
+            openapi_path: Some("/openapi.json".into()),
+            docs_path: Some("/docs".into()),
+        }
+    }
 }
 
 impl Api {
@@ -258,6 +282,44 @@ impl Api {
     /// Adds a resource.
     pub fn resource(mut self, resource: Resource) -> Self {
         self.resources.push(resource);
+        self
+    }
+
+    /// The document's title and version (`info`; default "API", "0.1.0").
+    pub fn info(mut self, title: impl Into<String>, version: impl Into<String>) -> Self {
+        self.info.title = title.into();
+        self.info.version = version.into();
+        self
+    }
+
+    /// The document's description (Markdown).
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.info.description = Some(text.into());
+        self
+    }
+
+    /// Merges the app's own OpenAPI document into the generated one: its `paths`,
+    /// `components` and `tags`. Anything that serializes as an OpenAPI document works —
+    /// utoipa's `OpenApi` (from `#[derive(OpenApi)]` over handlers with `#[utoipa::path]`
+    /// and types with `#[derive(ToSchema)]`), or a `serde_json` value.
+    pub fn document(mut self, doc: impl serde::Serialize) -> Self {
+        self.extra = Some(
+            serde_json::to_value(doc)
+                .unwrap_or_else(|e| serde_json::json!({"x-error": e.to_string()})),
+        );
+        self
+    }
+
+    /// Serves the OpenAPI document at `path` (default `/openapi.json`); `None` turns it off.
+    pub fn openapi_path(mut self, path: Option<&str>) -> Self {
+        self.openapi_path = path.map(str::to_owned);
+        self
+    }
+
+    /// Serves the docs UI (Swagger UI, embedded) at `path` (default `/docs`); `None` turns
+    /// it off.
+    pub fn docs_path(mut self, path: Option<&str>) -> Self {
+        self.docs_path = path.map(str::to_owned);
         self
     }
 
@@ -328,6 +390,8 @@ impl Battery for Api {
 
     fn install(self, setup: &mut Setup) -> turbine_core::Result<()> {
         self.check()?;
+        let (self_info, self_extra, self_openapi_path, self_docs_path) =
+            (self.info, self.extra, self.openapi_path, self.docs_path);
         let orm = setup.shared::<turbine_orm::battery::Contributions>();
         orm.model::<crate::idempotency::IdempotencyKey>();
         orm.migrations(
@@ -367,6 +431,40 @@ impl Battery for Api {
         }
         for (path, routes) in extras {
             setup.route(&path, routes);
+        }
+        if let Some(path) = &self_openapi_path {
+            let doc_state = state.clone();
+            let document: Arc<OnceLock<Bytes>> = Arc::new(OnceLock::new());
+            let (info, extra) = (Arc::new(self_info), Arc::new(self_extra));
+            setup.route(
+                path,
+                get(move |ctx: axum::extract::State<Context>| {
+                    let (state, document, info, extra) = (
+                        doc_state.clone(),
+                        document.clone(),
+                        info.clone(),
+                        extra.clone(),
+                    );
+                    async move {
+                        let bytes = document.get_or_init(|| {
+                            let cookie = ctx
+                                .get::<turbine_auth::AuthService>()
+                                .map(|a| a.settings().session_cookie.clone())
+                                .unwrap_or_else(|| "turbine_session".into());
+                            let doc =
+                                crate::openapi::document(&state, &info, &cookie, (*extra).clone());
+                            Bytes::from(serde_json::to_vec(&doc).expect("JSON values serialize"))
+                        });
+                        (
+                            [(http::header::CONTENT_TYPE, "application/json")],
+                            bytes.clone(),
+                        )
+                    }
+                }),
+            );
+            if let Some(docs) = &self_docs_path {
+                crate::docs::mount(setup, docs, path);
+            }
         }
         Ok(())
     }

@@ -26,11 +26,13 @@ pub(crate) fn parse_key(meta: &ModelMeta, text: &str) -> turbine_core::Result<Va
     let pk = meta
         .primary_key()
         .ok_or_else(|| turbine_core::Error::from(Problem::internal()))?;
-    parse_text(text, &pk.ty).map_err(|_| {
-        Problem::not_found()
-            .detail(format!("No {} with this key exists.", meta.verbose_name))
-            .into()
-    })
+    // A NUL can be in no key (and Postgres refuses it in text).
+    let parsed = if text.contains('\0') {
+        Err(String::new())
+    } else {
+        parse_text(text, &pk.ty)
+    };
+    parsed.map_err(|_| not_found(meta))
 }
 
 fn not_found(meta: &ModelMeta) -> turbine_core::Error {

@@ -101,6 +101,11 @@ impl Params {
         let mut p = Params::default();
         let mut filters = Vec::new();
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if key.contains('\0') || value.contains('\0') {
+                return Err(bad(
+                    "Query parameters may not contain NUL characters.".into()
+                ));
+            }
             match key.as_ref() {
                 "cursor" => p.cursor = Some(value.into_owned()),
                 "limit" | "page" => {
