@@ -371,11 +371,42 @@ impl Api {
                     "{label}: the filter field `{bad}` is not a field of the model"
                 )));
             }
-            if let Some((field, _)) = &r.parent
-                && !column(field)
-            {
+            if let Some((field, parent_path)) = &r.parent {
+                if !column(field) {
+                    return Err(setup_error(format!(
+                        "{label}: nested under `{field}`, which is not a field of the model"
+                    )));
+                }
+                if !self
+                    .resources
+                    .iter()
+                    .any(|p| p.parent.is_none() && &p.path == parent_path)
+                {
+                    return Err(setup_error(format!(
+                        "{label}: nested under `{parent_path}`, where no resource is mounted"
+                    )));
+                }
+            }
+            if let Some(lookup) = &r.lookup {
+                let unique = r
+                    .meta
+                    .field_named(lookup)
+                    .is_some_and(|f| f.has_column() && (f.unique || f.primary_key));
+                if !unique {
+                    return Err(setup_error(format!(
+                        "{label}: the lookup field `{lookup}` must be a unique field of the model"
+                    )));
+                }
+            }
+            if let Some((bad, _)) = r.validators.iter().find(|(n, _)| !column(n)) {
                 return Err(setup_error(format!(
-                    "{label}: nested under `{field}`, which is not a field of the model"
+                    "{label}: the validated field `{bad}` is not a field of the model"
+                )));
+            }
+            if let Some(c) = r.computed.iter().find(|c| column(&c.name)) {
+                return Err(setup_error(format!(
+                    "{label}: the computed field `{}` has the name of a model field",
+                    c.name
                 )));
             }
         }

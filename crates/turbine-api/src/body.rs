@@ -85,7 +85,12 @@ pub(crate) fn apply(
     let mut written = Vec::new();
     for (i, f) in resource.writable() {
         match body.get(&f.name) {
-            Some(json) => match to_value(json, f) {
+            Some(json) => match to_value(json, f).and_then(|v| {
+                for (_, check) in resource.validators.iter().filter(|(n, _)| *n == f.name) {
+                    check(json)?;
+                }
+                Ok(v)
+            }) {
                 Ok(v) => {
                     values[i] = v;
                     written.push(f.name.clone());

@@ -21,11 +21,10 @@ use crate::idempotency::{Attempt, IdempotencyKey};
 use crate::render::{Expansion, join, objects};
 use crate::resource::{Op, Resource};
 
-/// A key from a path segment; one that cannot be a key of the model is a 404.
-pub(crate) fn parse_key(meta: &ModelMeta, text: &str) -> turbine_core::Result<Value> {
-    let pk = meta
-        .primary_key()
-        .ok_or_else(|| turbine_core::Error::from(Problem::internal()))?;
+/// A lookup value from a path segment; one that cannot be a value of the lookup field is a 404.
+pub(crate) fn parse_key(resource: &Resource, text: &str) -> turbine_core::Result<Value> {
+    let meta = &resource.meta;
+    let (_, pk) = resource.lookup_field();
     // A NUL can be in no key (and Postgres refuses it in text).
     let parsed = if text.contains('\0') {
         Err(String::new())
@@ -66,7 +65,7 @@ async fn load(
     db: &Db,
     lock: bool,
 ) -> turbine_core::Result<Vec<Value>> {
-    let (_, pk) = resource.key();
+    let (_, pk) = resource.lookup_field();
     let mut query = Query::new(&resource.meta).filter(Filter::eq(pk.name.clone(), key));
     if lock {
         query = query.for_update();
@@ -105,8 +104,8 @@ pub(crate) async fn retrieve(
     }
     let expansion = state.expansion(index, expand.as_deref())?;
     check_expansion(state, &expansion, user.as_ref()).await?;
-    let key = parse_key(&r.meta, &id)?;
-    let (_, pk) = r.key();
+    let key = parse_key(r, &id)?;
+    let (_, pk) = r.lookup_field();
     let query = Query::new(&r.meta).filter(Filter::eq(pk.name.clone(), key));
     let row = join(state, query, &expansion.forwards)?
         .fetch_first(&db)
@@ -132,6 +131,18 @@ pub(crate) async fn retrieve(
     Ok(json_response(StatusCode::OK, &items.remove(0), &headers))
 }
 
+/// An object as `GET` shows it without parameters (computed fields included): what create
+/// and update answer, and what `If-Match` compares with.
+async fn representation(
+    state: &ApiState,
+    r: &Resource,
+    values: &[Value],
+    db: &Db,
+) -> turbine_orm::Result<J> {
+    let mut items = objects(state, r, &[values], None, &Expansion::default(), db).await?;
+    Ok(items.pop().unwrap_or(J::Null))
+}
+
 /// Where the created object lives: its item route, on this resource or the model's top-level
 /// resource (for a nested collection).
 fn location(state: &ApiState, resource: &Resource, values: &[Value]) -> Option<HeaderValue> {
@@ -142,7 +153,7 @@ fn location(state: &ApiState, resource: &Resource, values: &[Value]) -> Option<H
             r.parent.is_none() && r.meta.label() == resource.meta.label() && r.allows(Op::Retrieve)
         })?
     };
-    let (pos, _) = home.key();
+    let (pos, _) = home.lookup_field();
     let key = match crate::render::json_of(&values[pos]) {
         J::String(s) => s,
         other => other.to_string(),
@@ -205,7 +216,7 @@ pub(crate) async fn create(
     let result = db
         .transaction(|tx| async move {
             let stored = r.store.insert(&tx, &r.meta, values).await?;
-            let object = J::Object(r.object(&stored, None));
+            let object = representation(state, r, &stored, &tx).await?;
             let location = location(state, r, &stored);
             if let Some(attempt) = attempt {
                 attempt
@@ -273,24 +284,18 @@ pub(crate) async fn update(
     };
     check_endpoint(r, op, user.as_ref()).await?;
     let map = body::object(&body)?;
-    let key = parse_key(&r.meta, &id)?;
-    let stored = db
+    let key = parse_key(r, &id)?;
+    let object = db
         .transaction(|tx| async move {
             let mut values = load(r, key, &tx, true).await?;
             check_object(r, op, user.as_ref(), &values, &tx).await?;
-            check_if_match(&headers, &J::Object(r.object(&values, None)))?;
+            check_if_match(&headers, &representation(state, r, &values, &tx).await?)?;
             let written = body::apply(r, &map, &mut values, mode)?;
-            r.store
-                .update(&tx, &r.meta, values, Some(written))
-                .await
-                .map_err(turbine_core::Error::from)
+            let stored = r.store.update(&tx, &r.meta, values, Some(written)).await?;
+            Ok::<_, turbine_core::Error>(representation(state, r, &stored, &tx).await?)
         })
         .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &J::Object(r.object(&stored, None)),
-        &HeaderMap::new(),
-    ))
+    Ok(json_response(StatusCode::OK, &object, &HeaderMap::new()))
 }
 
 /// `DELETE /posts/{id}`: 204, honouring `If-Match`; 409 while protected rows point at it.
@@ -304,11 +309,11 @@ pub(crate) async fn destroy(
 ) -> turbine_core::Result<Response> {
     let r = &state.resources[index];
     check_endpoint(r, Op::Delete, user.as_ref()).await?;
-    let key = parse_key(&r.meta, &id)?;
+    let key = parse_key(r, &id)?;
     db.transaction(|tx| async move {
         let values = load(r, key, &tx, true).await?;
         check_object(r, Op::Delete, user.as_ref(), &values, &tx).await?;
-        check_if_match(&headers, &J::Object(r.object(&values, None)))?;
+        check_if_match(&headers, &representation(state, r, &values, &tx).await?)?;
         r.store
             .delete(&tx, &r.meta, values)
             .await

@@ -77,11 +77,15 @@ impl Resource {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        if let Some(unknown) = names
-            .iter()
-            .find(|n| !self.readable().any(|(_, f)| &f.name == *n))
-        {
-            let readable: Vec<String> = self.readable().map(|(_, f)| f.name.clone()).collect();
+        if let Some(unknown) = names.iter().find(|n| {
+            !self.readable().any(|(_, f)| &f.name == *n)
+                && !self.computed.iter().any(|c| &c.name == *n)
+        }) {
+            let readable: Vec<String> = self
+                .readable()
+                .map(|(_, f)| f.name.clone())
+                .chain(self.computed.iter().map(|c| c.name.clone()))
+                .collect();
             return Err(bad(format!(
                 "`fields` names `{unknown}`, which is not a field; fields: {}.",
                 readable.join(", ")
@@ -190,51 +194,37 @@ impl Params {
     }
 }
 
-/// The parent's key of a nested collection, checked to exist (404 otherwise), as a filter.
+/// The parent's key of a nested collection, found by the parent resource's lookup field
+/// (404 when there is no such parent), as the foreign key's value.
 pub(crate) async fn parent_filter(
     state: &ApiState,
     resource: &Resource,
     parent: ParentPath,
     db: &Db,
 ) -> turbine_core::Result<Option<(String, turbine_orm::Value)>> {
-    let Some((field, _)) = &resource.parent else {
+    let Some((field, parent_path)) = &resource.parent else {
         return Ok(None);
     };
     let raw = parent.map(|p| p.0).unwrap_or_default();
-    let target = resource
-        .meta
-        .field_named(field)
-        .and_then(|f| f.relation.as_ref())
-        .and_then(|rel| {
-            state
-                .resources
-                .iter()
-                .find(|r| r.meta.label() == rel.to)
-                .map(|r| r.meta.clone())
-                .or_else(|| {
-                    db.registry()
-                        .and_then(|reg| reg.get(&rel.to))
-                        .cloned()
-                        .map(std::sync::Arc::new)
-                })
-        })
+    let home = state
+        .resources
+        .iter()
+        .find(|r| r.parent.is_none() && &r.path == parent_path)
         .ok_or_else(|| turbine_core::Error::from(Problem::internal()))?;
-    let key = crate::item::parse_key(&target, &raw)?;
-    let pk = target
-        .primary_key()
-        .ok_or_else(Problem::internal)?
-        .name
-        .clone();
-    if !Query::new(&target)
-        .filter(Filter::eq(pk, key.clone()))
-        .exists(db)
+    let value = crate::item::parse_key(home, &raw)?;
+    let (_, lookup) = home.lookup_field();
+    let (key_pos, _) = home.key();
+    let row = Query::new(&home.meta)
+        .filter(Filter::eq(lookup.name.clone(), value))
+        .fetch_first(db)
         .await?
-    {
-        return Err(Problem::not_found()
-            .detail(format!("No {} with this key exists.", target.verbose_name))
-            .into());
-    }
-    Ok(Some((field.clone(), key)))
+        .ok_or_else(|| {
+            turbine_core::Error::from(Problem::not_found().detail(format!(
+                "No {} with this key exists.",
+                home.meta.verbose_name
+            )))
+        })?;
+    Ok(Some((field.clone(), row.values()[key_pos].clone())))
 }
 
 /// `GET /posts`.

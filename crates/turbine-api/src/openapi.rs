@@ -133,6 +133,18 @@ fn schemas(state: &ApiState, r: &Resource, out: &mut Map<String, J>) {
         props.insert(f.name.clone(), s);
         required.push(J::from(f.name.clone()));
     }
+    for c in &r.computed {
+        let mut s = c.schema.clone();
+        if let Some(o) = s.as_object_mut() {
+            o.insert("readOnly".into(), J::Bool(true));
+        }
+        if let Some(o) = s.as_object_mut() {
+            o.entry("description").or_insert_with(|| {
+                J::from("Computed; absent where the object is expanded inside another.")
+            });
+        }
+        props.insert(c.name.clone(), s);
+    }
     if let Some(expansions) = expansions {
         for (rel, e) in expansions {
             if let crate::api::Expand::Reverse { child, nested, .. } = e {
@@ -311,7 +323,11 @@ fn list_params(state: &ApiState, r: &Resource) -> Vec<J> {
 
 /// `fields` and `expand`.
 fn shape_params(r: &Resource) -> Vec<J> {
-    let readable: Vec<&str> = r.readable().map(|(_, f)| f.name.as_str()).collect();
+    let readable: Vec<&str> = r
+        .readable()
+        .map(|(_, f)| f.name.as_str())
+        .chain(r.computed.iter().map(|c| c.name.as_str()))
+        .collect();
     let mut out = vec![query_param(
         "fields",
         json!({"type": "string"}),
@@ -405,7 +421,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
         );
         let mut created = json!({"description": "Created.", "headers": headers, "content": json_content(reference(&name))});
         if r.parent.is_none() && r.allows(Op::Retrieve) {
-            let (_, pk) = r.key();
+            let (_, pk) = r.lookup_field();
             created["links"] = json!({
                 "get": {"operationId": format!("get_{segment}"), "parameters": {"id": format!("$response.body#/{}", pk.name)}},
                 "update": {"operationId": format!("update_{segment}"), "parameters": {"id": format!("$response.body#/{}", pk.name)}},
@@ -451,7 +467,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
     if !collection.is_empty() {
         paths.insert(openapi_path(&r.path), J::Object(collection));
     }
-    let (_, pk) = r.key();
+    let (_, pk) = r.lookup_field();
     let mut id_schema = field_schema(pk);
     id_schema.as_object_mut().map(|o| o.remove("title"));
     let id = json!({"name": "id", "in": "path", "required": true, "schema": id_schema});

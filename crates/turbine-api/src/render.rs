@@ -128,9 +128,20 @@ pub(crate) async fn objects(
             map
         })
         .collect();
+    let (key_pos, _) = resource.key();
+    let keys: Vec<Value> = rows.iter().map(|r| r[key_pos].clone()).collect();
+    for c in &resource.computed {
+        if only.is_some_and(|o| !o.contains(&c.name)) || rows.is_empty() {
+            continue;
+        }
+        let values = (c.compute)(db.clone(), keys.clone())
+            .await
+            .map_err(|e| turbine_orm::Error::Query(format!("computing `{}`: {e}", c.name)))?;
+        for (map, value) in out.iter_mut().zip(values) {
+            map.insert(c.name.clone(), value);
+        }
+    }
     if !expansion.reverses.is_empty() && !rows.is_empty() {
-        let (key_pos, _) = resource.key();
-        let keys: Vec<Value> = rows.iter().map(|r| r[key_pos].clone()).collect();
         for rev in &expansion.reverses {
             let child = &state.resources[rev.child];
             let query = Query::new(&child.meta).filter(Filter::field(

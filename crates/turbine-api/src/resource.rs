@@ -144,6 +144,28 @@ pub struct Resource {
     pub(crate) parent: Option<(String, String)>,
     pub(crate) strict: bool,
     pub(crate) extras: Vec<Extra>,
+    pub(crate) lookup: Option<String>,
+    pub(crate) validators: Vec<(String, Validator)>,
+    pub(crate) computed: Vec<Computed>,
+}
+
+/// Checks one field's value before it is written: `Err` carries the message for the client.
+pub type Validator = Arc<dyn Fn(&serde_json::Value) -> Result<(), String> + Send + Sync>;
+
+/// Computes a field for a page of objects at once: gets their primary keys, returns one JSON
+/// value per key, in order.
+pub type ComputeFn = Arc<
+    dyn Fn(Db, Vec<Value>) -> BoxFuture<'static, turbine_core::Result<Vec<serde_json::Value>>>
+        + Send
+        + Sync,
+>;
+
+/// A read-only field computed from other data (counts, flags), with its JSON Schema.
+#[derive(Clone)]
+pub(crate) struct Computed {
+    pub(crate) name: String,
+    pub(crate) schema: serde_json::Value,
+    pub(crate) compute: ComputeFn,
 }
 
 impl std::fmt::Debug for Resource {
@@ -230,6 +252,9 @@ impl Resource {
             parent: None,
             strict: true,
             extras: Vec::new(),
+            lookup: None,
+            validators: Vec::new(),
+            computed: Vec::new(),
         }
         .dedup_ordering()
     }
@@ -289,6 +314,40 @@ impl Resource {
     /// Does not serve this operation (405 with `Allow`).
     pub fn without(mut self, op: Op) -> Self {
         self.ops[op.index()] = false;
+        self
+    }
+
+    /// Items are found by this unique field instead of the primary key:
+    /// `Resource::of::<Profile>().lookup("handle")` serves `/profiles/{handle}`.
+    pub fn lookup(mut self, field: &str) -> Self {
+        self.lookup = Some(field.to_owned());
+        self
+    }
+
+    /// Checks a field's value on every write, after the metadata's checks (length, choices):
+    /// `validate("handle", |v| …)`; an `Err` is a 422 field error with its message.
+    pub fn validate<F>(mut self, field: &str, check: F) -> Self
+    where
+        F: Fn(&serde_json::Value) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.validators.push((field.to_owned(), Arc::new(check)));
+        self
+    }
+
+    /// A read-only field computed for each page at once (never one query per object):
+    /// `compute` gets the objects' primary keys and returns one value per key, in order.
+    /// `schema` is its JSON Schema for the OpenAPI document.
+    pub fn computed<F, Fut>(mut self, name: &str, schema: serde_json::Value, compute: F) -> Self
+    where
+        F: Fn(Db, Vec<Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = turbine_core::Result<Vec<serde_json::Value>>> + Send + 'static,
+    {
+        let compute: ComputeFn = Arc::new(move |db, keys| Box::pin(compute(db, keys)));
+        self.computed.push(Computed {
+            name: name.to_owned(),
+            schema,
+            compute,
+        });
         self
     }
 
@@ -450,6 +509,22 @@ impl Resource {
     /// Whether clients must send the field on create (and full update).
     pub(crate) fn required(f: &FieldMeta) -> bool {
         !f.nullable && f.default.is_none() && f.db_default.is_none() && f.auto.is_none()
+    }
+
+    /// The field items are found by (the primary key unless [`lookup`](Self::lookup) says
+    /// otherwise) and its position among the columns.
+    pub(crate) fn lookup_field(&self) -> (usize, &FieldMeta) {
+        match &self.lookup {
+            Some(name) => self
+                .meta
+                .fields
+                .iter()
+                .filter(|f| f.has_column())
+                .enumerate()
+                .find(|(_, f)| &f.name == name)
+                .expect("checked when the API is built: the lookup field is a column"),
+            None => self.key(),
+        }
     }
 
     /// The primary key field and its position among the columns.

@@ -219,22 +219,40 @@ async fn every_operation_and_its_denials() {
             .assert_status(201)
             .json();
         assert_eq!(tag["weight"], 1, "{name}: a runtime model's default");
-        let tag_id = tag["id"].as_i64().unwrap();
+        // Found by its lookup field, validated by the resource's own check.
+        let r = client
+            .post("/tags")
+            .bearer(&carol)
+            .json(&json!({"name": "Rust2"}))
+            .send()
+            .await
+            .assert_status(422);
+        assert_eq!(
+            field_errors(&r.json()),
+            ["name: Use lowercase letters only."],
+            "{name}"
+        );
         client
-            .get(&format!("/tags/{tag_id}"))
+            .get("/tags/nope")
+            .bearer(&carol)
+            .send()
+            .await
+            .assert_status(404);
+        client
+            .get("/tags/rust")
             .bearer(&carol)
             .send()
             .await
             .assert_status(200);
         client
-            .patch(&format!("/tags/{tag_id}"))
+            .patch("/tags/rust")
             .bearer(&carol)
             .json(&json!({"weight": 3}))
             .send()
             .await
             .assert_status(403);
         client
-            .delete(&format!("/tags/{tag_id}"))
+            .delete("/tags/rust")
             .bearer(&carol)
             .send()
             .await
