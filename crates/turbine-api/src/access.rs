@@ -22,9 +22,19 @@ pub(crate) async fn check_endpoint<'u>(
     op: Op,
     user: Option<&'u CurrentUser>,
 ) -> turbine_core::Result<Option<&'u CurrentUser>> {
-    let rule = resource.rule(op);
+    check_rule(resource, op, resource.rule(op), user).await?;
+    Ok(user)
+}
+
+/// [`check_endpoint`] with a given rule (a list view's).
+pub(crate) async fn check_rule(
+    resource: &Resource,
+    op: Op,
+    rule: Rule,
+    user: Option<&CurrentUser>,
+) -> turbine_core::Result<()> {
     if rule == Rule::Anyone {
-        return Ok(user);
+        return Ok(());
     }
     if rule == Rule::Nobody {
         return Err(forbidden(resource, op));
@@ -40,7 +50,7 @@ pub(crate) async fn check_endpoint<'u>(
         _ => true,
     };
     if allowed {
-        Ok(Some(user))
+        Ok(())
     } else {
         Err(forbidden(resource, op))
     }

@@ -66,13 +66,14 @@ impl ApiState {
                 turbine_core::Error::from(turbine_core::problem::Problem::internal())
             })?;
         let mut offset = resource.width();
+        let expandable = self.expandable(index);
         let bad = |name: &str| {
             turbine_core::Error::from(turbine_core::problem::Problem::bad_request(format!(
                 "`{name}` cannot be expanded; expandable: {}.",
-                if resource.expand.is_empty() {
+                if expandable.is_empty() {
                     "nothing".to_owned()
                 } else {
-                    resource.expand.join(", ")
+                    expandable.join(", ")
                 }
             )))
         };
@@ -84,7 +85,7 @@ impl ApiState {
                 Some((h, t)) => (h, Some(t)),
                 None => (name, None),
             };
-            if !resource.expand.iter().any(|e| e == name) {
+            if !expandable.iter().any(|e| e == name) {
                 return Err(bad(name));
             }
             match (allowed.get(head), tail) {
@@ -142,6 +143,19 @@ impl ApiState {
         Ok(out)
     }
 
+    /// The names `?expand=` accepts on resource `index` (once resolved).
+    pub(crate) fn expandable(&self, index: usize) -> Vec<String> {
+        let Some(map) = self.expansions.get().map(|e| &e[index]) else {
+            return Vec::new();
+        };
+        self.resources[index]
+            .expand
+            .iter()
+            .filter(|name| map.contains_key(name.split('.').next().unwrap_or(name)))
+            .cloned()
+            .collect()
+    }
+
     /// Resolves every resource's expansions against the model registry.
     fn resolve(&self, registry: &turbine_orm::meta::Registry) -> turbine_core::Result<()> {
         let by_label = |label: &str| {
@@ -160,13 +174,16 @@ impl ApiState {
                 let fk = r.meta.field_named(head).and_then(|f| f.relation.as_ref());
                 let entry = if let Some(rel) = fk.filter(|rel| rel.kind != RelationKind::ManyToMany)
                 {
-                    let target = by_label(&rel.to).ok_or_else(|| {
-                        setup_error(format!(
+                    let Some(target) = by_label(&rel.to) else {
+                        if !r.expand_explicit {
+                            continue; // the default (every foreign key) skips what has no resource
+                        }
+                        return Err(setup_error(format!(
                             "{} expands `{head}`, but {} has no resource in this API (expanded objects are shown as their resource shows them)",
                             r.meta.label(),
                             rel.to
-                        ))
-                    })?;
+                        )));
+                    };
                     Expand::Forward { target }
                 } else {
                     let (child_meta, fk_field) = registry
@@ -545,6 +562,10 @@ fn mount(setup: &mut Setup, state: &Arc<ApiState>, index: usize) {
     }
     if let Some(routes) = collection {
         setup.route(&r.path, routes);
+    }
+    for v in 0..r.views.len() {
+        let h = handler!(state, (index, v), crate::list::view, db: Db, user: MaybeUser, uri: OriginalUri, headers: HeaderMap);
+        setup.route(&format!("{}/{}", r.path, r.views[v].name), get(h));
     }
     let mut item = None;
     if r.allows(Op::Retrieve) {

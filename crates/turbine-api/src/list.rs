@@ -232,19 +232,54 @@ pub(crate) async fn list(
     state: &ApiState,
     index: usize,
     db: Db,
+    user: MaybeUser,
+    parent: ParentPath,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> turbine_core::Result<Response> {
+    list_as(state, index, None, db, user, parent, uri, headers).await
+}
+
+/// `GET /posts/{view}`: a list view (`index` packs the resource and the view).
+pub(crate) async fn view(
+    state: &ApiState,
+    index: (usize, usize),
+    db: Db,
+    user: MaybeUser,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> turbine_core::Result<Response> {
+    list_as(state, index.0, Some(index.1), db, user, None, uri, headers).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn list_as(
+    state: &ApiState,
+    index: usize,
+    view: Option<usize>,
+    db: Db,
     MaybeUser(user): MaybeUser,
     parent: ParentPath,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> turbine_core::Result<Response> {
     let r = &state.resources[index];
-    access::check_endpoint(r, Op::List, user.as_ref()).await?;
+    let view = view.map(|v| &r.views[v]);
+    match view {
+        Some(v) => access::check_rule(r, Op::List, v.rule, user.as_ref()).await?,
+        None => access::check_endpoint(r, Op::List, user.as_ref())
+            .await
+            .map(drop)?,
+    }
     let params = Params::parse(r, db.registry(), uri.query().unwrap_or(""))?;
     let expansion = state.expansion(index, params.expand.as_deref())?;
     crate::item::check_expansion(state, &expansion, user.as_ref()).await?;
     let mut query = Query::new(&r.meta).filter(params.filter.clone());
     if let Some((field, key)) = parent_filter(state, r, parent, &db).await? {
         query = query.filter(Filter::eq(field, key));
+    }
+    if let Some(v) = view {
+        query = query.filter((v.scope)(user.clone(), db.clone()).await?);
     }
     if let Some(keys) = &params.ordering {
         query = query.order_by(keys.clone());
@@ -260,7 +295,7 @@ pub(crate) async fn list(
                     "This list is paginated with `cursor`, not `page`.".into()
                 ));
             }
-            let scope = format!("{}?ordering={}", r.path, params.ordering_text);
+            let scope = format!("{}?ordering={}", uri.path(), params.ordering_text);
             let cursor = match &params.cursor {
                 Some(signed) => {
                     let inner = state

@@ -317,12 +317,13 @@ fn list_params(state: &ApiState, r: &Resource) -> Vec<J> {
             "The page number.",
         )),
     }
-    params.extend(shape_params(r));
+    params.extend(shape_params(state, r));
     params
 }
 
 /// `fields` and `expand`.
-fn shape_params(r: &Resource) -> Vec<J> {
+fn shape_params(state: &ApiState, r: &Resource) -> Vec<J> {
+    let expandable = state.expandable(state.index_of(r));
     let readable: Vec<&str> = r
         .readable()
         .map(|(_, f)| f.name.as_str())
@@ -333,13 +334,13 @@ fn shape_params(r: &Resource) -> Vec<J> {
         json!({"type": "string"}),
         &format!("Comma-separated fields to return: {}.", readable.join(", ")),
     )];
-    if !r.expand.is_empty() {
+    if !expandable.is_empty() {
         out.push(query_param(
             "expand",
             json!({"type": "string"}),
             &format!(
                 "Comma-separated relations to include as objects: {}.",
-                r.expand.join(", ")
+                expandable.join(", ")
             ),
         ));
     }
@@ -380,8 +381,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
             "description": format!("The key of the {field}.")}));
     }
     let mut collection = Map::new();
-    if r.allows(Op::List) {
-        let rule = r.rule(Op::List);
+    let list_op = |rule: Rule, op_id: String, summary: String, path_params: &[J]| {
         let mut responses = Map::new();
         responses.insert("200".into(), json!({"description": "One page.", "headers": etag_header, "content": json_content(reference(&format!("{name}Page")))}));
         responses.insert(
@@ -396,19 +396,33 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
         if r.parent.is_some() {
             responses.insert("404".into(), problem_response("The parent does not exist."));
         }
-        let mut params = path_params.clone();
+        let mut params = path_params.to_vec();
         params.extend(list_params(state, r));
         params.push(json!({"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
+        json!({
+            "operationId": op_id,
+            "summary": summary,
+            "tags": [tag],
+            "parameters": params,
+            "security": security(rule),
+            "responses": responses,
+        })
+    };
+    if r.allows(Op::List) {
         collection.insert(
             "get".into(),
-            json!({
-                "operationId": format!("list_{segment}"),
-                "summary": format!("List {}", r.meta.verbose_name_plural),
-                "tags": [tag],
-                "parameters": params,
-                "security": security(rule),
-                "responses": responses,
-            }),
+            list_op(
+                r.rule(Op::List),
+                format!("list_{segment}"),
+                format!("List {}", r.meta.verbose_name_plural),
+                &path_params,
+            ),
+        );
+    }
+    for v in &r.views {
+        paths.insert(
+            openapi_path(&format!("{}/{}", r.path, v.name)),
+            json!({"get": list_op(v.rule, format!("list_{segment}_{}", v.name), v.summary.clone(), &[])}),
         );
     }
     if r.allows(Op::Create) {
@@ -489,7 +503,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
         denials(rule, &mut responses);
         responses.insert("404".into(), problem_response("No such object."));
         let mut params = vec![id.clone()];
-        params.extend(shape_params(r));
+        params.extend(shape_params(state, r));
         params.push(json!({"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
         item.insert(
             "get".into(),

@@ -24,6 +24,7 @@ use futures_util::future::BoxFuture;
 use turbine_auth::CurrentUser;
 use turbine_core::routing::MethodRoutes;
 use turbine_orm::meta::{FieldMeta, ModelMeta, RelationKind};
+use turbine_orm::query::Filter;
 use turbine_orm::{Db, Model, Value};
 
 use crate::store::{Store, Typed, Untyped};
@@ -137,6 +138,7 @@ pub struct Resource {
     pub(crate) read_only: Vec<String>,
     pub(crate) hidden: Vec<String>,
     pub(crate) expand: Vec<String>,
+    pub(crate) expand_explicit: bool,
     pub(crate) page_size: u64,
     pub(crate) max_page_size: u64,
     pub(crate) pagination: Pagination,
@@ -147,6 +149,7 @@ pub struct Resource {
     pub(crate) lookup: Option<String>,
     pub(crate) validators: Vec<(String, Validator)>,
     pub(crate) computed: Vec<Computed>,
+    pub(crate) views: Vec<ListView>,
 }
 
 /// Checks one field's value before it is written: `Err` carries the message for the client.
@@ -159,6 +162,22 @@ pub type ComputeFn = Arc<
         + Send
         + Sync,
 >;
+
+/// Narrows a list view to what the request may see: a filter from the (signed-in) user.
+pub type ScopeFn = Arc<
+    dyn Fn(Option<CurrentUser>, Db) -> BoxFuture<'static, turbine_core::Result<Filter>>
+        + Send
+        + Sync,
+>;
+
+/// A second list of a resource, narrowed by a [`ScopeFn`] (a personal feed, "mine").
+#[derive(Clone)]
+pub(crate) struct ListView {
+    pub(crate) name: String,
+    pub(crate) rule: Rule,
+    pub(crate) summary: String,
+    pub(crate) scope: ScopeFn,
+}
 
 /// A read-only field computed from other data (counts, flags), with its JSON Schema.
 #[derive(Clone)]
@@ -245,6 +264,7 @@ impl Resource {
             read_only,
             hidden: Vec::new(),
             expand,
+            expand_explicit: false,
             page_size: 20,
             max_page_size: 100,
             pagination: Pagination::Cursor,
@@ -255,6 +275,7 @@ impl Resource {
             lookup: None,
             validators: Vec::new(),
             computed: Vec::new(),
+            views: Vec::new(),
         }
         .dedup_ordering()
     }
@@ -351,6 +372,28 @@ impl Resource {
         self
     }
 
+    /// Another list of the resource at `{path}/{name}`, narrowed by `scope` (which sees the
+    /// signed-in user, if any), with everything a list has: filters, search, ordering,
+    /// fields, expansion, cursor pages, `ETag`. `rule` says who may call it; `summary`
+    /// describes it in the OpenAPI document.
+    ///
+    /// `Resource::of::<Post>().list_view("feed", Rule::SignedIn, "Posts of the profiles you
+    /// follow", |user, db| async move { … Ok(Filter) })` serves `GET /posts/feed`.
+    pub fn list_view<F, Fut>(mut self, name: &str, rule: Rule, summary: &str, scope: F) -> Self
+    where
+        F: Fn(Option<CurrentUser>, Db) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = turbine_core::Result<Filter>> + Send + 'static,
+    {
+        let scope: ScopeFn = Arc::new(move |user, db| Box::pin(scope(user, db)));
+        self.views.push(ListView {
+            name: name.to_owned(),
+            rule,
+            summary: summary.to_owned(),
+            scope,
+        });
+        self
+    }
+
     /// Whether the operation is served.
     pub fn allows(&self, op: Op) -> bool {
         self.ops[op.index()]
@@ -435,12 +478,14 @@ impl Resource {
         self
     }
 
-    /// What `?expand=` may load (default: every foreign key): foreign keys (`author`), reverse
+    /// What `?expand=` may load (default: every foreign key whose model has a resource in the
+    /// same API): foreign keys (`author`), reverse
     /// relations by their related name (`comments`), and a foreign key of a reverse relation
     /// (`comments.author`). Expanded models are shown as their own resource shows them, so
     /// their model must have a resource in the same [`Api`](crate::Api).
     pub fn expand<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.expand = names.into_iter().map(Into::into).collect();
+        self.expand_explicit = true;
         self
     }
 

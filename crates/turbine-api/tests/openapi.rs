@@ -44,6 +44,11 @@ async fn the_document_describes_every_operation_from_the_metadata() {
     assert_eq!(ops("/posts/{parent}/comments"), ["get", "post"]);
     assert_eq!(ops("/tags/{id}"), ["delete", "get", "patch", "put"]);
     assert_eq!(ops("/hello"), ["get"], "the app's own document is merged");
+    assert_eq!(ops("/posts/mine"), ["get"]);
+    assert_eq!(
+        doc["paths"]["/posts/mine"]["get"]["summary"],
+        "The signed-in user's posts"
+    );
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["Greeting"], json!({"type": "string"}));
     // What clients read: every readable field, read-only ones marked, nullable as 3.1 types,

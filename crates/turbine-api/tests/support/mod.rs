@@ -15,7 +15,7 @@ use turbine::orm::testing::TestDb;
 use turbine::orm::{Db, ForeignKey, Value as DbValue};
 use turbine::prelude::*;
 use turbine::testing::{self, TestClient};
-use turbine_api::{Api, Pagination, Resource};
+use turbine_api::{Api, Pagination, Resource, Rule};
 
 /// A writer: the public face of a user.
 #[derive(turbine::Model, Debug, Clone)]
@@ -159,6 +159,15 @@ pub(crate) fn posts() -> Resource {
         .ordering_fields(["created_at", "id", "title", "views"])
         .expand(["author", "comments", "comments.author"])
         .page_size(5, 50)
+        .list_view(
+            "mine",
+            Rule::SignedIn,
+            "The signed-in user's posts",
+            |user, db| async move {
+                let user = user.ok_or(turbine::auth::Error::Unauthenticated)?;
+                Ok(Filter::eq("author", my_author(user, db).await?))
+            },
+        )
 }
 
 pub(crate) fn api() -> Api {
