@@ -47,4 +47,6 @@ pub mod resource;
 mod store;
 
 pub use api::Api;
-pub use resource::{Op, OwnerFn, Pagination, Resource, Rule};
+pub use resource::{
+    ComputeFn, Op, OwnerFn, Pagination, Resource, Rule, ScopeFn, Validator, count_of,
+};

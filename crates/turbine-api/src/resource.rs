@@ -584,6 +584,52 @@ impl Resource {
     }
 }
 
+/// A computed field counting the rows of `M` whose `field` points at each object: one grouped
+/// query per page. `Resource::of::<Profile>().computed("posts", schema, count_of::<Post>("author"))`.
+pub fn count_of<M: Model>(
+    field: &'static str,
+) -> impl Fn(Db, Vec<Value>) -> BoxFuture<'static, turbine_core::Result<Vec<serde_json::Value>>>
++ Send
++ Sync
++ 'static {
+    move |db: Db, keys: Vec<Value>| {
+        Box::pin(async move {
+            use turbine_orm::query::{Aggregate, Expr, Lookup, Query};
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let rows = Query::new(M::meta())
+                .filter(Filter::field(
+                    field,
+                    Lookup::In(keys.iter().cloned().map(Expr::Value).collect()),
+                ))
+                .group_by([field])
+                .annotate([Aggregate::count_all().alias("n")])
+                .fetch(&db)
+                .await?;
+            let counts: std::collections::HashMap<String, serde_json::Value> = rows
+                .iter()
+                .filter_map(|r| match r.values() {
+                    [key, n, ..] => Some((
+                        crate::render::json_of(key).to_string(),
+                        crate::render::json_of(n),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            Ok(keys
+                .iter()
+                .map(|k| {
+                    counts
+                        .get(&crate::render::json_of(k).to_string())
+                        .cloned()
+                        .unwrap_or(serde_json::Value::from(0))
+                })
+                .collect())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::default_segment;

@@ -196,8 +196,14 @@ impl Db {
         run!(self, batch, batch, sql)
     }
 
-    /// Raw SQL with bound parameters (`?` placeholders on SQLite, `$1…` on Postgres).
+    /// Raw SQL with bound parameters: `?` placeholders on every backend (on Postgres they
+    /// become `$1`, `$2`…; SQL already written with `$n` is left alone).
     pub fn raw(&self, sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Raw<'_> {
+        let sql = sql.into();
+        let sql = match crate::query::raw::placeholders(&sql, self.dialect()) {
+            std::borrow::Cow::Borrowed(_) => sql,
+            std::borrow::Cow::Owned(converted) => converted,
+        };
         Raw {
             db: self,
             stmt: Statement::new(sql, values.into_iter().collect()),

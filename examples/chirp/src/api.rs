@@ -1,13 +1,19 @@
-//! Chirp's JSON API on the ORM: profiles, follows, posts, comments, likes, the timeline and a
-//! personal feed, cursor-paginated.
+//! Chirp's JSON API: REST resources over the models (the API battery), a personal feed, and
+//! one hand-written action, documented at `/openapi.json` and browsable at `/docs`.
+//!
+//! - `/profiles`, `/profiles/{handle}`: one profile per account (create it after sign-up),
+//!   with counts of posts, followers and follows;
+//! - `/posts` (newest first, searchable, `?expand=author,comments,comments.author`),
+//!   `/posts/{id}`, `/posts/feed` (posts of the profiles you follow), `/posts/{id}/comments`,
+//!   and `POST /posts/{id}/like`;
+//! - `/comments`, `/likes`, `/follows`.
 //!
 //! Reads are public. Writes need a signed-in user (the auth battery's [`CurrentUser`]: a bearer
-//! access token, an API token, or a session cookie with its CSRF token), and act as that user's
-//! profile: `POST /profiles` creates it (one per account), then posts, comments, likes and
-//! follows are the profile's, never named in the body. Without credentials a write is a 401
-//! problem with `WWW-Authenticate: Bearer`; a user without a profile gets a 403 problem saying
-//! to create it first. Only a post's author (or a superuser) may delete it: [`post_policy`],
-//! registered with the auth battery, decides.
+//! access token, an API token, or a session cookie with its CSRF token) and act as that user's
+//! profile: posts, comments, likes and follows are the profile's, never named in the body.
+//! Without credentials a write is a 401 problem with `WWW-Authenticate: Bearer`; a user
+//! without a profile gets a 403 problem saying to create it first. Only the author of a post,
+//! comment, like or follow may change or delete it (the resources' owner rule).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -35,171 +41,27 @@
 //!     .await
 //!     .assert_status(201);
 //! client.post("/posts").bearer(token).json(&new).send().await.assert_status(201);
-//! let page: Value = client.get("/posts").send().await.json();
+//! let page: Value = client.get("/posts?expand=author").send().await.json();
 //! assert_eq!(page["items"][0]["author"]["handle"], "ada");
 //! # }
 //! ```
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use turbine::auth::{Action, CurrentUser};
-use turbine::orm::query::{Cursor, QuerySet};
-use turbine::orm::{Error as OrmError, ModelExt};
+use serde::Serialize;
+use turbine::api::{Api, Op, Resource, Rule, count_of};
+use turbine::auth::CurrentUser;
+use turbine::orm::query::Filter;
+use turbine::orm::{Error as OrmError, ModelExt, Value};
 use turbine::prelude::*;
 use turbine::reexports::axum::http::StatusCode;
 
 use crate::models::{Comment, Follow, Like, Post, Profile};
 
-/// Posts per page.
+/// Posts per page unless the client asks (`?limit=`, at most 100).
 pub const PAGE_SIZE: u64 = 20;
 
 /// What handlers answer: the value, or a problem (ORM errors, auth errors and [`Problem`]s all
 /// convert with `?`; database failures stay server errors, logged with the request).
 type ApiResult<T> = turbine::Result<T>;
-
-/// A profile with its counts.
-#[derive(Debug, Serialize)]
-pub struct ProfileView {
-    /// The profile.
-    #[serde(flatten)]
-    pub profile: Profile,
-    /// Number of posts.
-    pub posts: u64,
-    /// Number of followers.
-    pub followers: u64,
-    /// Number of profiles followed.
-    pub following: u64,
-}
-
-/// Who wrote something, as embedded in posts and comments.
-#[derive(Debug, Serialize)]
-pub struct AuthorView {
-    /// `@handle`.
-    pub handle: String,
-    /// Display name.
-    pub display_name: String,
-}
-
-impl From<&Profile> for AuthorView {
-    fn from(p: &Profile) -> Self {
-        Self {
-            handle: p.handle.clone(),
-            display_name: p.display_name.clone(),
-        }
-    }
-}
-
-/// A post as clients see it.
-#[derive(Debug, Serialize)]
-pub struct PostView {
-    /// Id.
-    pub id: i64,
-    /// Author (loaded with the post: one query per page).
-    pub author: Option<AuthorView>,
-    /// Text.
-    pub body: String,
-    /// Likes.
-    pub like_count: i64,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&Post> for PostView {
-    fn from(p: &Post) -> Self {
-        Self {
-            id: p.id,
-            author: p.author.get().map(AuthorView::from),
-            body: p.body.clone(),
-            like_count: p.like_count,
-            created_at: p.created_at,
-        }
-    }
-}
-
-/// A comment as clients see it.
-#[derive(Debug, Serialize)]
-pub struct CommentView {
-    /// Id.
-    pub id: i64,
-    /// Author.
-    pub author: Option<AuthorView>,
-    /// Text.
-    pub body: String,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A post with its comments.
-#[derive(Debug, Serialize)]
-pub struct PostDetail {
-    /// The post.
-    #[serde(flatten)]
-    pub post: PostView,
-    /// Its comments, oldest first.
-    pub comments: Vec<CommentView>,
-}
-
-/// One page of posts.
-#[derive(Debug, Serialize)]
-pub struct PostPage {
-    /// The posts, newest first.
-    pub items: Vec<PostView>,
-    /// Pass as `?cursor=` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-}
-
-/// `?cursor=`.
-#[derive(Debug, Deserialize)]
-pub struct PageParams {
-    /// The `next` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// `POST /profiles`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewProfile {
-    /// `@handle`.
-    pub handle: String,
-    /// Display name.
-    pub display_name: String,
-    /// Bio.
-    #[serde(default)]
-    pub bio: String,
-}
-
-/// `POST /posts` (the author is the signed-in user's profile).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewPost {
-    /// Text.
-    pub body: String,
-}
-
-/// `POST /posts/{id}/comments` (the author is the signed-in user's profile).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewComment {
-    /// Text.
-    pub body: String,
-}
-
-/// The like count after a like.
-#[derive(Debug, Serialize)]
-pub struct LikeCount {
-    /// Likes of the post.
-    pub like_count: i64,
-    /// `false` when the profile had already liked it.
-    pub created: bool,
-}
-
-async fn profile_by_handle(db: &Db, handle: &str) -> ApiResult<Profile> {
-    Ok(Profile::objects()
-        .filter(Profile::HANDLE.eq(handle))
-        .get(db)
-        .await?)
-}
 
 /// The profile the signed-in user acts as; a 403 problem ("create your profile first") when
 /// they have none yet.
@@ -217,228 +79,176 @@ pub async fn acting_profile(db: &Db, user: &CurrentUser) -> ApiResult<Profile> {
         })
 }
 
-fn validate_handle(handle: &str) -> ApiResult<()> {
-    if handle.is_empty()
-        || !handle
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(OrmError::Validation {
-            field: "handle".into(),
-            message: "use letters, digits and _ only".into(),
+/// The owner value of what the signed-in user writes: their profile's key.
+async fn my_profile(user: CurrentUser, db: Db) -> ApiResult<Value> {
+    Ok(Value::BigInt(Some(acting_profile(&db, &user).await?.id)))
+}
+
+/// Handles are letters, digits and `_`.
+fn check_handle(value: &serde_json::Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(h) if !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Ok(())
         }
-        .into());
-    }
-    Ok(())
-}
-
-/// `POST /profiles`: creates the signed-in user's profile; 201 with it. 409 when the handle is
-/// taken (a field error on `handle`) or the user already has a profile, 422 when invalid.
-pub async fn create_profile(
-    user: CurrentUser,
-    db: Db,
-    Json(new): Json<NewProfile>,
-) -> ApiResult<(StatusCode, Json<Profile>)> {
-    validate_handle(&new.handle)?;
-    let mut profile = Profile {
-        id: 0,
-        user: ForeignKey::new(user.id),
-        handle: new.handle,
-        display_name: new.display_name,
-        bio: new.bio,
-        joined_at: Utc::now(),
-    };
-    match profile.insert(&db).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(profile))),
-        Err(OrmError::UniqueViolation { fields, .. }) if fields.iter().any(|f| f == "user") => {
-            Err(Problem::new(StatusCode::CONFLICT)
-                .detail("this account already has a profile")
-                .into())
-        }
-        Err(e) => Err(e.into()),
+        _ => Err("use letters, digits and _ only".into()),
     }
 }
 
-/// `GET /profiles/{handle}`: the profile and its counts.
-pub async fn show_profile(db: Db, Path(handle): Path<String>) -> ApiResult<Json<ProfileView>> {
-    let profile = profile_by_handle(&db, &handle).await?;
-    let posts = Post::objects().filter(Post::AUTHOR.eq(&profile));
-    let followers = Follow::objects().filter(Follow::FOLLOWEE.eq(&profile));
-    let following = Follow::objects().filter(Follow::FOLLOWER.eq(&profile));
-    let (posts, followers, following) =
-        tokio::try_join!(posts.count(&db), followers.count(&db), following.count(&db))?;
-    Ok(Json(ProfileView {
-        profile,
-        posts,
-        followers,
-        following,
-    }))
+fn count_schema(what: &str) -> serde_json::Value {
+    serde_json::json!({"type": "integer", "minimum": 0, "description": what})
 }
 
-/// `POST /profiles/{handle}/follow`: the signed-in user's profile follows `handle`; 204.
-/// Following twice is a 409, following oneself a 422.
-pub async fn follow(
-    user: CurrentUser,
-    db: Db,
-    Path(handle): Path<String>,
-) -> ApiResult<StatusCode> {
-    let follower = acting_profile(&db, &user).await?;
-    let followee = profile_by_handle(&db, &handle).await?;
-    if follower.id == followee.id {
-        return Err(OrmError::Validation {
-            field: "handle".into(),
-            message: "a profile cannot follow itself".into(),
-        }
-        .into());
-    }
-    Follow {
-        id: 0,
-        follower: (&follower).into(),
-        followee: (&followee).into(),
-        created_at: Utc::now(),
-    }
-    .insert(&db)
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+/// `/profiles/{handle}`: public; created by a signed-in user for their account (once: a second
+/// one is a 409), changed or deleted by its owner. The account link is not shown.
+pub fn profiles() -> Resource {
+    Resource::of::<Profile>()
+        .lookup("handle")
+        .public_read()
+        .owned_by_user("user")
+        .hidden(["user"])
+        .validate("handle", check_handle)
+        .search_fields(["handle", "display_name"])
+        .filter_fields(["handle"])
+        .ordering_fields(["handle", "joined_at", "id"])
+        .computed(
+            "posts",
+            count_schema("Posts written."),
+            count_of::<Post>("author"),
+        )
+        .computed(
+            "followers",
+            count_schema("Profiles following it."),
+            count_of::<Follow>("followee"),
+        )
+        .computed(
+            "following",
+            count_schema("Profiles it follows."),
+            count_of::<Follow>("follower"),
+        )
 }
 
-async fn post_page(db: &Db, posts: QuerySet<Post>, cursor: Option<String>) -> ApiResult<PostPage> {
-    let posts = posts.select_related(Post::AUTHOR);
-    let cursor: Option<Cursor> = match cursor {
-        Some(text) => Some(posts.query().decode_cursor(&text)?),
-        None => None,
-    };
-    let page = posts.page(db, PAGE_SIZE, cursor.as_ref()).await?;
-    Ok(PostPage {
-        items: page.items.iter().map(PostView::from).collect(),
-        next: page.next_cursor.map(|c| c.encode()),
-    })
-}
-
-/// `GET /posts?cursor=`: everyone's posts, newest first, 20 a page, authors included.
-pub async fn timeline(db: Db, Query(params): Query<PageParams>) -> ApiResult<Json<PostPage>> {
-    Ok(Json(post_page(&db, Post::objects(), params.cursor).await?))
-}
-
-/// `GET /profiles/{handle}/feed?cursor=`: posts of the profiles `handle` follows.
-pub async fn feed(
-    db: Db,
-    Path(handle): Path<String>,
-    Query(params): Query<PageParams>,
-) -> ApiResult<Json<PostPage>> {
-    let me = profile_by_handle(&db, &handle).await?;
+/// The posts of the profiles the signed-in user follows.
+async fn feed(user: Option<CurrentUser>, db: Db) -> ApiResult<Filter> {
+    let user = user.ok_or(turbine::auth::Error::Unauthenticated)?;
+    let me = acting_profile(&db, &user).await?;
     let followed = Follow::objects()
         .filter(Follow::FOLLOWER.eq(&me))
         .values_of(&db, Follow::FOLLOWEE)
         .await?;
-    let posts = Post::objects().filter(Post::AUTHOR.is_in(followed));
-    Ok(Json(post_page(&db, posts, params.cursor).await?))
+    Ok(Post::AUTHOR.is_in(followed).into_filter())
 }
 
-/// `POST /posts`: the signed-in user's profile posts; 201 with the post, 422 when the body is
-/// over 280 characters.
-pub async fn create_post(
-    user: CurrentUser,
-    db: Db,
-    Json(new): Json<NewPost>,
-) -> ApiResult<(StatusCode, Json<PostView>)> {
-    let author = acting_profile(&db, &user).await?;
-    let mut post = Post {
-        id: 0,
-        author: (&author).into(),
-        body: new.body,
-        like_count: 0,
-        created_at: Utc::now(),
-    };
-    post.insert(&db).await?;
-    post.author.set_loaded(author);
-    Ok((StatusCode::CREATED, Json(PostView::from(&post))))
+/// `/posts`: public, newest first, written as the signed-in user's profile, changed or
+/// deleted by its author; `/posts/feed` for the signed-in user's follows; `POST
+/// /posts/{id}/like`.
+pub fn posts() -> Resource {
+    Resource::of::<Post>()
+        .public_read()
+        .owner("author", my_profile)
+        .filter_fields(["author", "author__handle", "created_at", "like_count"])
+        .search_fields(["body"])
+        .ordering_fields(["created_at", "like_count", "id"])
+        .expand(["author", "comments", "comments.author"])
+        .page_size(PAGE_SIZE, 100)
+        .list_view(
+            "feed",
+            Rule::SignedIn,
+            "Posts of the profiles you follow, newest first",
+            feed,
+        )
+        .item_route("like", post(like))
 }
 
-/// `GET /posts/{id}`: the post with its comments and every author, in two queries.
-pub async fn show_post(db: Db, Path(id): Path<i64>) -> ApiResult<Json<PostDetail>> {
-    let post = Post::objects()
-        .filter(Post::ID.eq(id))
-        .select_related(Post::AUTHOR)
-        .get(&db)
-        .await?;
-    let comments = post
-        .related(Comment::POST)
-        .select_related(Comment::AUTHOR)
-        .all(&db)
-        .await?;
-    Ok(Json(PostDetail {
-        post: PostView::from(&post),
-        comments: comments
-            .iter()
-            .map(|c| CommentView {
-                id: c.id,
-                author: c.author.get().map(AuthorView::from),
-                body: c.body.clone(),
-                created_at: c.created_at,
-            })
-            .collect(),
-    }))
+/// `/comments` (and `/posts/{id}/comments` with [`Resource::under`]).
+pub fn comments() -> Resource {
+    Resource::of::<Comment>()
+        .public_read()
+        .owner("author", my_profile)
+        .filter_fields(["post", "author", "author__handle"])
+        .ordering_fields(["created_at", "id"])
+        .expand(["author"])
 }
 
-/// `DELETE /posts/{id}`: 204; only its author (or a superuser) may ([`post_policy`]): 403 for
-/// others. Its comments and likes go with it.
-pub async fn delete_post(user: CurrentUser, db: Db, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    let post = Post::objects()
-        .filter(Post::ID.eq(id))
-        .select_related(Post::AUTHOR)
-        .get(&db)
-        .await?;
-    user.authorize(Action::Delete, &post).await?;
-    post.delete(&db).await?;
-    Ok(StatusCode::NO_CONTENT)
+/// `/likes`: a profile likes a post once (a second like is a 409); unliking is deleting it.
+/// The post's `like_count` follows (the model's hooks, in the same transaction).
+pub fn likes() -> Resource {
+    Resource::of::<Like>()
+        .public_read()
+        .owner("profile", my_profile)
+        .only([Op::List, Op::Retrieve, Op::Create, Op::Delete])
+        .filter_fields(["post", "profile", "profile__handle"])
+        .ordering_fields(["created_at", "id"])
 }
 
-/// The object policy of [`Post`], registered by [`crate::auth`]: anyone may view a post; only
-/// the user whose profile wrote it may change or delete it. It needs the post's author loaded
-/// (`select_related(Post::AUTHOR)`); without it, it refuses. Superusers pass before any policy.
-pub fn post_policy(user: &CurrentUser, action: Action, post: &Post) -> bool {
-    match action {
-        Action::View => true,
-        _ => post
-            .author
-            .get()
-            .is_some_and(|author| *author.user.id() == user.id),
-    }
+/// `/follows`: the signed-in user's profile follows `followee` (once; not itself: 422).
+pub fn follows() -> Resource {
+    Resource::of::<Follow>()
+        .public_read()
+        .owner("follower", my_profile)
+        .only([Op::List, Op::Retrieve, Op::Create, Op::Delete])
+        .filter_fields([
+            "follower",
+            "followee",
+            "follower__handle",
+            "followee__handle",
+        ])
+        .ordering_fields(["created_at", "id"])
 }
 
-/// `POST /posts/{id}/comments`: the signed-in user's profile comments; 201.
-pub async fn create_comment(
-    user: CurrentUser,
-    db: Db,
-    Path(id): Path<i64>,
-    Json(new): Json<NewComment>,
-) -> ApiResult<(StatusCode, Json<CommentView>)> {
-    let author = acting_profile(&db, &user).await?;
-    let post = Post::get(&db, id).await?;
-    let mut comment = Comment {
-        id: 0,
-        post: (&post).into(),
-        author: (&author).into(),
-        body: new.body,
-        created_at: Utc::now(),
-    };
-    comment.insert(&db).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CommentView {
-            id: comment.id,
-            author: Some(AuthorView::from(&author)),
-            body: comment.body,
-            created_at: comment.created_at,
-        }),
-    ))
+/// The API battery with Chirp's resources.
+pub fn api() -> Api {
+    Api::new()
+        .info("Chirp", env!("CARGO_PKG_VERSION"))
+        .description("The Turbine showcase: profiles, posts, comments, likes and follows. Sign up and log in under `/auth`, then send `Authorization: Bearer <access_token>`.")
+        .resource(profiles())
+        .resource(posts())
+        .resource(comments())
+        .resource(comments().under("/posts", "post"))
+        .resource(likes())
+        .resource(follows())
+        .document(like_document())
 }
 
-/// `POST /posts/{id}/like`: the signed-in user's profile likes the post; records the like and
-/// bumps the count in one transaction (`like_count = like_count + 1`, so concurrent likes never
-/// lose one). Liking again changes nothing (`created: false`).
-pub async fn like(user: CurrentUser, db: Db, Path(id): Path<i64>) -> ApiResult<Json<LikeCount>> {
+/// The like count after a like.
+#[derive(Debug, Serialize)]
+pub struct LikeCount {
+    /// Likes of the post.
+    pub like_count: i64,
+    /// `false` when the profile had already liked it.
+    pub created: bool,
+}
+
+/// The OpenAPI description of [`like`] (a hand-written handler, merged into the generated
+/// document).
+fn like_document() -> serde_json::Value {
+    serde_json::json!({
+        "paths": {"/posts/{id}/like": {"post": {
+            "operationId": "like_post",
+            "summary": "Like a post (again: no change)",
+            "tags": ["posts"],
+            "security": [{"bearer": []}, {"cookie": []}],
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}}],
+            "responses": {
+                "200": {"description": "The post's like count.", "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"like_count": {"type": "integer"}, "created": {"type": "boolean"}},
+                    "required": ["like_count", "created"],
+                }}}},
+                "401": {"description": "Not signed in.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "403": {"description": "No profile yet.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                "404": {"description": "No such post.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+            },
+        }}},
+    })
+}
+
+/// `POST /posts/{id}/like`: the signed-in user's profile likes the post, once; liking again
+/// changes nothing (`created: false`). The count follows through [`Like`]'s hooks, in the same
+/// transaction.
+pub async fn like(user: CurrentUser, db: Db, Path(id): Path<String>) -> ApiResult<Json<LikeCount>> {
+    let id: i64 = id.parse().map_err(|_| OrmError::NotFound {
+        model: "chirp.Post".into(),
+    })?;
     let profile = acting_profile(&db, &user).await?;
     let count = db
         .transaction(|tx| async move {
@@ -450,18 +260,10 @@ pub async fn like(user: CurrentUser, db: Db, Path(id): Path<i64>) -> ApiResult<J
                     id: 0,
                     post: (&post).into(),
                     profile: (&profile).into(),
-                    created_at: Utc::now(),
+                    created_at: chrono::Utc::now(),
                 },
             )
             .await?;
-            if created {
-                Post::objects()
-                    .filter(Post::ID.eq(id))
-                    .update()
-                    .set(Post::LIKE_COUNT, Post::LIKE_COUNT + 1)
-                    .execute(&tx)
-                    .await?;
-            }
             let like_count = Post::get(&tx, id).await?.like_count;
             Ok::<_, OrmError>(LikeCount {
                 like_count,

@@ -5,12 +5,14 @@
 //!   session, refresh, `/auth/me`…, and the `createsuperuser`/`changepassword`/`clearsessions`
 //!   commands), with account mail through the mail battery (logged to the console in `dev`,
 //!   kept in memory in `test`; set `[mail]` to send it);
-//! - profiles (one per account), follows, posts, comments and likes on the ORM ([`models`],
-//!   [`api`]): reads are public, writes act as the signed-in user's profile, and only a post's
-//!   author (or a superuser) may delete it;
+//! - profiles (one per account), follows, posts, comments and likes on the ORM ([`models`]),
+//!   served as REST resources by the API battery ([`api`]) with filters, search, ordering,
+//!   `?expand=`, cursor pages, ETags and `Idempotency-Key`, documented at `/openapi.json`
+//!   and `/docs`: reads are public, writes act as the signed-in user's profile, and only the
+//!   author changes or deletes what they wrote;
 //! - their migrations in `migrations/`, applied at start-up after the auth battery's, a `seed`
-//!   command with demo accounts ([`seed`]), a personal feed and a timeline with cursor
-//!   pagination;
+//!   command with demo accounts ([`seed`]), a personal feed (`/posts/feed`) and a timeline
+//!   with cursor pagination;
 //! - everything the core gives for free (config, the default middleware stack, problem+json
 //!   errors, `/health/*`, `/metrics`, the `serve`/`routes`/`config`/`check` commands and the
 //!   ORM's `migrate`/`makemigrations`/`showmigrations`…).
@@ -62,10 +64,16 @@ pub struct Links {
     pub metrics: Option<String>,
     /// The timeline of posts (`POST` to write one, signed in).
     pub posts: &'static str,
-    /// A profile (and `/feed`, `/follow` under it).
+    /// The signed-in user's feed: posts of the profiles they follow.
+    pub feed: &'static str,
+    /// A profile.
     pub profile: &'static str,
     /// Where a signed-in user creates their profile (`POST`).
     pub profiles: &'static str,
+    /// The OpenAPI document.
+    pub openapi: &'static str,
+    /// The API docs (Swagger UI).
+    pub docs: &'static str,
     /// Create an account (`POST`).
     pub signup: String,
     /// Log in for tokens or a browser session (`POST`).
@@ -90,8 +98,11 @@ async fn index(State(ctx): State<Context>, auth: AuthService) -> Json<ApiIndex> 
             health_ready: o.health.then_some("/health/ready"),
             metrics: o.metrics.then(|| o.metrics_path.clone()),
             posts: "/posts",
+            feed: "/posts/feed",
             profile: "/profiles/{handle}",
             profiles: "/profiles",
+            openapi: "/openapi.json",
+            docs: "/docs",
             signup: format!("{prefix}/signup"),
             login: format!("{prefix}/login"),
             refresh: format!("{prefix}/refresh"),
@@ -117,10 +128,10 @@ pub fn orm() -> Orm {
 }
 
 /// The auth battery as Chirp configures it: `[auth]` settings (endpoints under `/auth` by
-/// default), argon2id at the OWASP parameters, and the [`api::post_policy`] for posts. Tests
-/// swap the hasher: `chirp::auth().password_hasher(PasswordHasher::for_tests())`.
+/// default) and argon2id at the OWASP parameters. Tests swap the hasher:
+/// `chirp::auth().password_hasher(PasswordHasher::for_tests())`.
 pub fn auth() -> Auth {
-    Auth::new().policy::<models::Post>(api::post_policy)
+    Auth::new()
 }
 
 /// The app factory: the binary serves it, tests drive it in-process.
@@ -130,19 +141,12 @@ pub fn app() -> App {
 
 /// The app with this auth battery (tests pass one with a cheap password hasher). The ORM is
 /// installed first, then mail (`[mail]`: the console in `dev`, memory in `test`), then auth,
-/// which needs both.
+/// which needs both, then the API ([`api::api`]), which needs the ORM and auth.
 pub fn app_with(auth: Auth) -> App {
     App::new()
         .battery(orm())
         .battery(Mail::new())
         .battery(auth)
+        .battery(api::api())
         .route("/", get(index))
-        .route("/profiles", post(api::create_profile))
-        .route("/profiles/{handle}", get(api::show_profile))
-        .route("/profiles/{handle}/follow", post(api::follow))
-        .route("/profiles/{handle}/feed", get(api::feed))
-        .route("/posts", get(api::timeline).post(api::create_post))
-        .route("/posts/{id}", get(api::show_post).delete(api::delete_post))
-        .route("/posts/{id}/comments", post(api::create_comment))
-        .route("/posts/{id}/like", post(api::like))
 }

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use turbine::Model;
 use turbine::auth::models::User;
-use turbine::orm::ForeignKey;
+use turbine::orm::hooks::ChangeKind;
+use turbine::orm::{Db, ForeignKey, ModelExt, ModelHooks};
 
 /// A person on Chirp: the public face of a user account (`auth.User`), one per account.
 #[derive(Model, Debug, Clone, Serialize)]
@@ -104,9 +105,10 @@ pub struct Comment {
     pub created_at: DateTime<Utc>,
 }
 
-/// `profile` likes `post` (once).
+/// `profile` likes `post` (once). Inserting or deleting a like moves the post's `like_count`
+/// ([`ModelHooks`], in the same transaction when there is one).
 #[derive(Model, Debug, Clone, Serialize)]
-#[model(app = "chirp", unique_together(fields = ["post", "profile"]))]
+#[model(app = "chirp", unique_together(fields = ["post", "profile"]), hooks)]
 pub struct Like {
     /// Identity key.
     pub id: i64,
@@ -119,4 +121,29 @@ pub struct Like {
     /// When.
     #[field(auto_now_add)]
     pub created_at: DateTime<Utc>,
+}
+
+/// `like_count = like_count + delta` on one post: one statement, so concurrent likes never
+/// lose one.
+async fn bump_likes(db: &Db, post: i64, delta: i64) -> turbine::orm::Result<()> {
+    Post::objects()
+        .filter(Post::ID.eq(post))
+        .update()
+        .set(Post::LIKE_COUNT, Post::LIKE_COUNT + delta)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+impl ModelHooks for Like {
+    async fn after_save(&self, db: &Db, kind: ChangeKind) -> turbine::orm::Result<()> {
+        if kind == ChangeKind::Created {
+            bump_likes(db, *self.post.id(), 1).await?;
+        }
+        Ok(())
+    }
+
+    async fn after_delete(&self, db: &Db) -> turbine::orm::Result<()> {
+        bump_likes(db, *self.post.id(), -1).await
+    }
 }

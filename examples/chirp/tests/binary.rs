@@ -341,10 +341,11 @@ fn a_fresh_folder_migrates_seeds_and_serves_data() {
         assert!(ok, "{args:?}: {text}");
         text
     };
-    // The auth battery's migration comes first: Chirp's profiles point at its users.
+    // The batteries' migrations come first (auth: Chirp's profiles point at its users; api:
+    // idempotency keys).
     assert_eq!(
         run(&["showmigrations"]),
-        "[ ] auth.0001_initial\n[ ] 0001_initial\n"
+        "[ ] auth.0001_initial\n[ ] api.0001_initial\n[ ] 0001_initial\n"
     );
     let migrated = run(&["migrate"]);
     let (auth, own) = (
@@ -354,7 +355,7 @@ fn a_fresh_folder_migrates_seeds_and_serves_data() {
     assert!(auth < own, "{migrated}");
     assert_eq!(
         run(&["showmigrations"]),
-        "[X] auth.0001_initial\n[X] 0001_initial\n"
+        "[X] auth.0001_initial\n[X] api.0001_initial\n[X] 0001_initial\n"
     );
     let seeded = run(&["seed"]);
     assert!(seeded.contains("Seeded"), "{seeded}");
@@ -388,7 +389,13 @@ fn a_fresh_folder_migrates_seeds_and_serves_data() {
     )
     .unwrap();
     assert!(post.starts_with("HTTP/1.1 201"), "{post}");
-    assert!(post.contains("\"handle\":\"ada\""), "{post}");
+    assert!(post.contains("\"body\":\"hello from the binary\""), "{post}");
+    let mine = get(server.port, "/posts?author__handle=ada&expand=author").unwrap();
+    assert!(mine.contains("\"body\":\"hello from the binary\""), "{mine}");
+    assert!(mine.contains("\"handle\":\"ada\""), "{mine}");
+    // The API is documented by the running binary.
+    let doc = get(server.port, "/openapi.json").unwrap();
+    assert!(doc.starts_with("HTTP/1.1 200") && doc.contains("\"openapi\":\"3.1.0\""), "{doc}");
 }
 
 #[test]
