@@ -21,8 +21,12 @@ fn matches(headers: &HeaderMap, name: http::HeaderName, etag: &str, weak: bool) 
     let mut any = false;
     let mut hit = false;
     for value in headers.get_all(name) {
-        any = true;
         let Ok(text) = value.to_str() else { continue };
+        // An empty header names no entity tag: as if it were absent.
+        if text.trim().is_empty() {
+            continue;
+        }
+        any = true;
         for tag in text.split(',').map(str::trim) {
             let tag = if weak {
                 tag.trim_start_matches("W/")

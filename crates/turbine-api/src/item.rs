@@ -92,6 +92,7 @@ pub(crate) async fn retrieve(
     let (mut fields, mut expand) = (None, None);
     for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
         match k.as_ref() {
+            "fields" if v.trim().is_empty() => {}
             "fields" => fields = Some(r.parse_fields(&v)?),
             "expand" => expand = Some(v.into_owned()),
             other => {
@@ -289,8 +290,10 @@ pub(crate) async fn update(
         .transaction(|tx| async move {
             let mut values = load(r, key, &tx, true).await?;
             check_object(r, op, user.as_ref(), &values, &tx).await?;
-            check_if_match(&headers, &representation(state, r, &values, &tx).await?)?;
+            // An invalid body is a 422 whatever the precondition says.
+            let current = representation(state, r, &values, &tx).await?;
             let written = body::apply(r, &map, &mut values, mode)?;
+            check_if_match(&headers, &current)?;
             let stored = r.store.update(&tx, &r.meta, values, Some(written)).await?;
             Ok::<_, turbine_core::Error>(representation(state, r, &stored, &tx).await?)
         })

@@ -71,12 +71,17 @@ impl Resource {
 
     /// The `fields` names clients may ask for.
     pub(crate) fn parse_fields(&self, text: &str) -> turbine_core::Result<Vec<String>> {
-        let names: Vec<String> = text
+        let mut names: Vec<String> = text
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
+        // The key always comes back: clients need it to refer to the object.
+        let (_, key) = self.key();
+        if !names.contains(&key.name) {
+            names.insert(0, key.name.clone());
+        }
         if let Some(unknown) = names.iter().find(|n| {
             !self.readable().any(|(_, f)| &f.name == *n)
                 && !self.computed.iter().any(|c| &c.name == *n)
@@ -165,6 +170,8 @@ impl Params {
                         })));
                     }
                 }
+                // An empty list asks for nothing in particular: every field.
+                "fields" if value.trim().is_empty() => {}
                 "fields" => p.fields = Some(resource.parse_fields(&value)?),
                 "expand" => p.expand = Some(value.into_owned()),
                 key => {

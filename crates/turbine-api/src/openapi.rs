@@ -112,7 +112,8 @@ fn schemas(state: &ApiState, r: &Resource, out: &mut Map<String, J>) {
         return; // a nested collection of a model that has its own resource
     }
     let mut props = Map::new();
-    let mut required = Vec::new();
+    // Only the key is always there: `fields` may leave the others out.
+    let required = vec![J::from(r.key().1.name.clone())];
     let expansions = state.expansions.get().map(|e| &e[state.index_of(r)]);
     for (_, f) in r.readable() {
         let mut s = field_schema(f);
@@ -131,7 +132,6 @@ fn schemas(state: &ApiState, r: &Resource, out: &mut Map<String, J>) {
             s = json!({"anyOf": [s, object], "description": format!("The key, or the {} itself with `expand={}`.", state.resources[*target].meta.verbose_name, f.name)});
         }
         props.insert(f.name.clone(), s);
-        required.push(J::from(f.name.clone()));
     }
     for c in &r.computed {
         let mut s = c.schema.clone();
@@ -243,7 +243,13 @@ fn list_params(state: &ApiState, r: &Resource) -> Vec<J> {
             }
         }
         let mut base = field_schema(f);
-        base.as_object_mut().map(|o| o.remove("title"));
+        if let Some(o) = base.as_object_mut() {
+            // A filter value is only compared: one longer than the field, or not one of its
+            // choices, matches nothing rather than being refused.
+            for k in ["title", "maxLength", "enum", "pattern", "description"] {
+                o.remove(k);
+            }
+        }
         if f.ty == FieldType::Json {
             base = json!({"type": "string"});
         }
