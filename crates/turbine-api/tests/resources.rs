@@ -543,6 +543,18 @@ async fn filters_search_ordering_fields_and_expansion() {
         get("/posts?fields=id,secret".into())
             .await
             .assert_status(400);
+        // The key always comes back; an empty list means every field.
+        let p: Value = get("/posts?fields=title&ordering=id".into()).await.json();
+        assert_eq!(
+            p["items"][0],
+            json!({"id": rid, "title": "Rust tips"}),
+            "{name}"
+        );
+        let p: Value = get(format!("/posts/{rid}?fields="))
+            .await
+            .assert_status(200)
+            .json();
+        assert_eq!(p["body"], "about Rust tips", "{name}");
         // Expansion: the author as its resource shows it (no user_id: hidden there).
         let p: Value = get(format!("/posts/{rid}?expand=author"))
             .await
