@@ -210,7 +210,7 @@ pub fn api() -> Api {
 }
 
 /// The like count after a like.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LikeCount {
     /// Likes of the post.
     pub like_count: i64,
@@ -218,33 +218,34 @@ pub struct LikeCount {
     pub created: bool,
 }
 
-/// The OpenAPI description of [`like`] (a hand-written handler, merged into the generated
-/// document).
-fn like_document() -> serde_json::Value {
-    serde_json::json!({
-        "paths": {"/posts/{id}/like": {"post": {
-            "operationId": "like_post",
-            "summary": "Like a post (again: no change)",
-            "tags": ["posts"],
-            "security": [{"bearer": []}, {"cookie": []}],
-            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}}],
-            "responses": {
-                "200": {"description": "The post's like count.", "content": {"application/json": {"schema": {
-                    "type": "object",
-                    "properties": {"like_count": {"type": "integer"}, "created": {"type": "boolean"}},
-                    "required": ["like_count", "created"],
-                }}}},
-                "401": {"description": "Not signed in.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-                "403": {"description": "No profile yet.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-                "404": {"description": "No such post.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-            },
-        }}},
-    })
+/// The OpenAPI description of the hand-written handlers ([`like`]), declared with utoipa and
+/// merged into the document the API battery generates.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(like), components(schemas(LikeCount)))]
+struct HandWritten;
+
+fn like_document() -> utoipa::openapi::OpenApi {
+    <HandWritten as utoipa::OpenApi>::openapi()
 }
 
 /// `POST /posts/{id}/like`: the signed-in user's profile likes the post, once; liking again
 /// changes nothing (`created: false`). The count follows through [`Like`]'s hooks, in the same
 /// transaction.
+#[utoipa::path(
+    post,
+    path = "/posts/{id}/like",
+    operation_id = "like_post",
+    tag = "posts",
+    summary = "Like a post (again: no change)",
+    params(("id" = i64, Path, description = "The post's key")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The post's like count.", body = LikeCount),
+        (status = 401, description = "Not signed in.", content_type = "application/problem+json", body = serde_json::Value),
+        (status = 403, description = "No profile yet.", content_type = "application/problem+json", body = serde_json::Value),
+        (status = 404, description = "No such post.", content_type = "application/problem+json", body = serde_json::Value),
+    )
+)]
 pub async fn like(user: CurrentUser, db: Db, Path(id): Path<String>) -> ApiResult<Json<LikeCount>> {
     let id: i64 = id.parse().map_err(|_| OrmError::NotFound {
         model: "chirp.Post".into(),

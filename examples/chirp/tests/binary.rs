@@ -389,13 +389,22 @@ fn a_fresh_folder_migrates_seeds_and_serves_data() {
     )
     .unwrap();
     assert!(post.starts_with("HTTP/1.1 201"), "{post}");
-    assert!(post.contains("\"body\":\"hello from the binary\""), "{post}");
+    assert!(
+        post.contains("\"body\":\"hello from the binary\""),
+        "{post}"
+    );
     let mine = get(server.port, "/posts?author__handle=ada&expand=author").unwrap();
-    assert!(mine.contains("\"body\":\"hello from the binary\""), "{mine}");
+    assert!(
+        mine.contains("\"body\":\"hello from the binary\""),
+        "{mine}"
+    );
     assert!(mine.contains("\"handle\":\"ada\""), "{mine}");
     // The API is documented by the running binary.
     let doc = get(server.port, "/openapi.json").unwrap();
-    assert!(doc.starts_with("HTTP/1.1 200") && doc.contains("\"openapi\":\"3.1.0\""), "{doc}");
+    assert!(
+        doc.starts_with("HTTP/1.1 200") && doc.contains("\"openapi\":\"3.1.0\""),
+        "{doc}"
+    );
 }
 
 #[test]
