@@ -197,3 +197,41 @@ impl TestDb {
         }
     }
 }
+
+/// The environment variable that makes [`check_shipped_migrations`] write the missing migration.
+pub const WRITE_MIGRATIONS_VAR: &str = "TURBINE_WRITE_MIGRATIONS";
+
+/// For a battery's test: the migration files in `dir` replay to exactly the models of
+/// `registry`, so a model change without its migration fails the test. With
+/// `TURBINE_WRITE_MIGRATIONS` set, it writes the next migration (and `embed.rs`) instead.
+/// `command` is how to run the test, for the failure message.
+///
+/// ```no_run
+/// # fn registry() -> turbine_orm::meta::Registry { unimplemented!() }
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+/// turbine_orm::testing::check_shipped_migrations(&dir, &registry(), "cargo test -p my-battery --test migrations");
+/// ```
+pub fn check_shipped_migrations(
+    dir: &std::path::Path,
+    registry: &crate::meta::Registry,
+    command: &str,
+) {
+    use crate::migrate::{self, MigrationSet, Renames};
+    let set = MigrationSet::from_dir(dir).expect("the migrations folder reads");
+    let ops = migrate::detect(set.state(), registry, &mut Renames::new()).expect("the models diff");
+    if ops.is_empty() {
+        return;
+    }
+    if std::env::var_os(WRITE_MIGRATIONS_VAR).is_some() {
+        let next = migrate::next_migration(&set, ops, None).expect("a next migration");
+        migrate::write(dir, &next).expect("the migration is written");
+        migrate::write_embed(dir).expect("embed.rs is written");
+        eprintln!("wrote {}", next.name);
+        return;
+    }
+    let described: Vec<String> = ops.iter().map(|o| o.describe()).collect();
+    panic!(
+        "the models changed without a migration:\n  {}\nrun {WRITE_MIGRATIONS_VAR}=1 {command}",
+        described.join("\n  ")
+    );
+}
