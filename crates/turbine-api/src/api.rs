@@ -25,6 +25,8 @@ pub(crate) struct ApiState {
     /// Per resource: every expansion it allows, by name.
     pub(crate) expansions: OnceLock<Vec<HashMap<String, Expand>>>,
     pub(crate) cursor_key: CursorKey,
+    /// Creates with an `Idempotency-Key` so far (every 256th purges expired keys).
+    pub(crate) idempotent_creates: std::sync::atomic::AtomicU64,
 }
 
 /// One allowed expansion of a resource.
@@ -462,6 +464,7 @@ impl Battery for Api {
         let state = Arc::new(ApiState {
             cursor_key: CursorKey::derive(setup.config().secret_key().expose().as_bytes()),
             expansions: OnceLock::new(),
+            idempotent_creates: std::sync::atomic::AtomicU64::new(0),
             resources,
         });
         let for_startup = state.clone();

@@ -142,6 +142,15 @@ impl Attempt {
     }
 }
 
+/// Deletes the keys older than [`KEY_TTL_HOURS`]; returns how many. Creates call it now and
+/// then (every 256th create with a key), so the table stays small without a cron job.
+pub async fn purge_expired(db: &Db) -> turbine_orm::Result<u64> {
+    IdempotencyKey::objects()
+        .filter(IdempotencyKey::CREATED_AT.lt(Utc::now() - Duration::hours(KEY_TTL_HOURS)))
+        .delete(db)
+        .await
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

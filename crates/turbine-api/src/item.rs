@@ -243,6 +243,16 @@ pub(crate) async fn create(
         }
         Err(e) => return Err(e.into()),
     };
+    if attempt.is_some()
+        && state
+            .idempotent_creates
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % 256
+            == 255
+        && let Err(e) = crate::idempotency::purge_expired(&db).await
+    {
+        tracing::warn!(error = %e, "could not purge expired idempotency keys");
+    }
     let mut response = json_response(StatusCode::CREATED, &object, &HeaderMap::new());
     if let Some(loc) = location {
         response.headers_mut().insert(http::header::LOCATION, loc);

@@ -1016,6 +1016,38 @@ async fn a_retried_create_with_an_idempotency_key_creates_once() {
             2,
             "{name}: Ada's and Bob's"
         );
+        // Keys expire after 24 hours: then the same key creates again; old keys are purged.
+        use turbine::orm::ModelExt;
+        use turbine_api::idempotency::{IdempotencyKey, purge_expired};
+        let handle = support::db(&client);
+        let age = |key: &'static str| {
+            let handle = handle.clone();
+            async move {
+                IdempotencyKey::objects()
+                    .filter(IdempotencyKey::KEY.eq(key))
+                    .update()
+                    .set(
+                        IdempotencyKey::CREATED_AT,
+                        chrono::Utc::now() - chrono::Duration::hours(25),
+                    )
+                    .execute(&handle)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(age("k-1").await, 2, "{name}: Ada's and Bob's");
+        let fresh = send(&ada, "k-1", &body).await.assert_status(201);
+        assert!(fresh.header("idempotent-replayed").is_none(), "{name}");
+        assert_ne!(
+            fresh.json::<Value>()["id"],
+            first.json::<Value>()["id"],
+            "{name}"
+        );
+        assert_eq!(
+            purge_expired(&handle).await.unwrap(),
+            1,
+            "{name}: Bob's expired key"
+        );
         // Bad keys are a 400.
         send(&ada, "", &body).await.assert_status(400);
         send(&ada, &"k".repeat(300), &body).await.assert_status(400);
