@@ -1,0 +1,7 @@
+<?php
+return [
+    'default' => 'errorlog',
+    'channels' => [
+        'errorlog' => ['driver' => 'errorlog', 'level' => 'error'],
+    ],
+];
