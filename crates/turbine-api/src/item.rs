@@ -132,6 +132,20 @@ pub(crate) async fn retrieve(
     Ok(json_response(StatusCode::OK, &items.remove(0), &headers))
 }
 
+/// Runs `f` in a transaction when `atomic`, else on `db` itself.
+async fn within<F, Fut, T, E>(db: &Db, atomic: bool, f: F) -> Result<T, E>
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: From<turbine_orm::Error>,
+{
+    if atomic {
+        db.transaction(f).await
+    } else {
+        f(db.clone()).await
+    }
+}
+
 /// An object as `GET` shows it without parameters (computed fields included): what create
 /// and update answer, and what `If-Match` compares with.
 async fn representation(
@@ -214,19 +228,18 @@ pub(crate) async fn create(
         values[pos] = (owner.resolve)(user.clone(), db.clone()).await?;
     }
     let attempt = attempt.as_ref();
-    let result = db
-        .transaction(|tx| async move {
-            let stored = r.store.insert(&tx, &r.meta, values).await?;
-            let object = representation(state, r, &stored, &tx).await?;
-            let location = location(state, r, &stored);
-            if let Some(attempt) = attempt {
-                attempt
-                    .record(&tx, StatusCode::CREATED, location.as_ref(), &object)
-                    .await?;
-            }
-            Ok::<_, turbine_orm::Error>((object, location))
-        })
-        .await;
+    let result = within(&db, r.atomic || attempt.is_some(), |tx| async move {
+        let stored = r.store.insert(&tx, &r.meta, values).await?;
+        let object = representation(state, r, &stored, &tx).await?;
+        let location = location(state, r, &stored);
+        if let Some(attempt) = attempt {
+            attempt
+                .record(&tx, StatusCode::CREATED, location.as_ref(), &object)
+                .await?;
+        }
+        Ok::<_, turbine_orm::Error>((object, location))
+    })
+    .await;
     let (object, location) = match result {
         Ok(done) => done,
         // Another request with this key won the race: answer as it did.
@@ -296,18 +309,18 @@ pub(crate) async fn update(
     check_endpoint(r, op, user.as_ref()).await?;
     let map = body::object(&body)?;
     let key = parse_key(r, &id)?;
-    let object = db
-        .transaction(|tx| async move {
-            let mut values = load(r, key, &tx, true).await?;
-            check_object(r, op, user.as_ref(), &values, &tx).await?;
-            // An invalid body is a 422 whatever the precondition says.
-            let current = representation(state, r, &values, &tx).await?;
-            let written = body::apply(r, &map, &mut values, mode)?;
-            check_if_match(&headers, &current)?;
-            let stored = r.store.update(&tx, &r.meta, values, Some(written)).await?;
-            Ok::<_, turbine_core::Error>(representation(state, r, &stored, &tx).await?)
-        })
-        .await?;
+    let conditional = headers.contains_key(http::header::IF_MATCH);
+    let object = within(&db, r.atomic || conditional, |tx| async move {
+        let mut values = load(r, key, &tx, conditional).await?;
+        check_object(r, op, user.as_ref(), &values, &tx).await?;
+        // An invalid body is a 422 whatever the precondition says.
+        let current = representation(state, r, &values, &tx).await?;
+        let written = body::apply(r, &map, &mut values, mode)?;
+        check_if_match(&headers, &current)?;
+        let stored = r.store.update(&tx, &r.meta, values, Some(written)).await?;
+        Ok::<_, turbine_core::Error>(representation(state, r, &stored, &tx).await?)
+    })
+    .await?;
     Ok(json_response(StatusCode::OK, &object, &HeaderMap::new()))
 }
 
@@ -323,8 +336,9 @@ pub(crate) async fn destroy(
     let r = &state.resources[index];
     check_endpoint(r, Op::Delete, user.as_ref()).await?;
     let key = parse_key(r, &id)?;
-    db.transaction(|tx| async move {
-        let values = load(r, key, &tx, true).await?;
+    let conditional = headers.contains_key(http::header::IF_MATCH);
+    within(&db, r.atomic || conditional, |tx| async move {
+        let values = load(r, key, &tx, conditional).await?;
         check_object(r, Op::Delete, user.as_ref(), &values, &tx).await?;
         check_if_match(&headers, &representation(state, r, &values, &tx).await?)?;
         r.store

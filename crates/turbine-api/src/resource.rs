@@ -145,6 +145,7 @@ pub struct Resource {
     pub(crate) owner: Option<Owner>,
     pub(crate) parent: Option<(String, String)>,
     pub(crate) strict: bool,
+    pub(crate) atomic: bool,
     pub(crate) extras: Vec<Extra>,
     pub(crate) lookup: Option<String>,
     pub(crate) validators: Vec<(String, Validator)>,
@@ -271,6 +272,7 @@ impl Resource {
             owner: None,
             parent: None,
             strict: true,
+            atomic: false,
             extras: Vec::new(),
             lookup: None,
             validators: Vec::new(),
@@ -500,6 +502,16 @@ impl Resource {
     /// How lists are paginated (default [`Pagination::Cursor`]).
     pub fn pagination(mut self, pagination: Pagination) -> Self {
         self.pagination = pagination;
+        self
+    }
+
+    /// Every write runs in one transaction with the model's hooks (`after_save` updating a
+    /// counter, say), so they succeed or fail together. Without it a write is one statement
+    /// plus the hooks, and a transaction is opened only where the API needs one: a create with
+    /// an `Idempotency-Key` (recorded with the object) and a write with `If-Match` (checked on
+    /// the locked row).
+    pub fn atomic(mut self) -> Self {
+        self.atomic = true;
         self
     }
 

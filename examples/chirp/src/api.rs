@@ -170,9 +170,10 @@ pub fn comments() -> Resource {
 }
 
 /// `/likes`: a profile likes a post once (a second like is a 409); unliking is deleting it.
-/// The post's `like_count` follows (the model's hooks, in the same transaction).
+/// The post's `like_count` follows (the model's hooks, in the same transaction: `atomic`).
 pub fn likes() -> Resource {
     Resource::of::<Like>()
+        .atomic()
         .public_read()
         .owner("profile", my_profile)
         .only([Op::List, Op::Retrieve, Op::Create, Op::Delete])
