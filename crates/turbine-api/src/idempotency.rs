@@ -126,7 +126,7 @@ impl Attempt {
         db: &Db,
         status: StatusCode,
         location: Option<&HeaderValue>,
-        body: &serde_json::Value,
+        body: &[u8],
     ) -> turbine_orm::Result<()> {
         let mut row = IdempotencyKey {
             id: 0,
@@ -135,7 +135,7 @@ impl Attempt {
             fingerprint: self.fingerprint.clone(),
             status: status.as_u16() as i16,
             location: location.and_then(|l| l.to_str().ok()).map(str::to_owned),
-            body: body.to_string(),
+            body: String::from_utf8_lossy(body).into_owned(),
             created_at: Utc::now(),
         };
         row.insert(db).await

@@ -120,16 +120,16 @@ pub(crate) async fn retrieve(
         &db,
     )
     .await?;
-    let mut items = objects(
+    let items = objects(
         state,
         r,
-        &[row.values()],
+        vec![row.values()],
         fields.as_deref(),
         &expansion,
         &db,
     )
     .await?;
-    Ok(json_response(StatusCode::OK, &items.remove(0), &headers))
+    Ok(json_response(StatusCode::OK, items.first_bytes(), &headers))
 }
 
 /// Runs `f` in a transaction when `atomic`, else on `db` itself.
@@ -153,10 +153,17 @@ async fn representation(
     r: &Resource,
     values: &[Value],
     db: &Db,
-) -> turbine_orm::Result<J> {
-    let mut items = objects(state, r, &[values], None, &Expansion::default(), db).await?;
-    Ok(items.pop().unwrap_or(J::Null))
+) -> turbine_orm::Result<Vec<u8>> {
+    Ok(objects(state, r, vec![values], None, &NO_EXPANSION, db)
+        .await?
+        .first_bytes())
 }
+
+/// What an object shows without `?expand=`.
+static NO_EXPANSION: Expansion = Expansion {
+    forwards: Vec::new(),
+    reverses: Vec::new(),
+};
 
 /// Where the created object lives: its item route, on this resource or the model's top-level
 /// resource (for a nested collection).
@@ -266,7 +273,7 @@ pub(crate) async fn create(
     {
         tracing::warn!(error = %e, "could not purge expired idempotency keys");
     }
-    let mut response = json_response(StatusCode::CREATED, &object, &HeaderMap::new());
+    let mut response = json_response(StatusCode::CREATED, object, &HeaderMap::new());
     if let Some(loc) = location {
         response.headers_mut().insert(http::header::LOCATION, loc);
     }
@@ -275,9 +282,8 @@ pub(crate) async fn create(
 
 /// The first response to an idempotent create, again.
 fn replayed(first: IdempotencyKey) -> Response {
-    let body: J = serde_json::from_str(&first.body).unwrap_or(J::Null);
     let status = StatusCode::from_u16(first.status as u16).unwrap_or(StatusCode::CREATED);
-    let mut response = json_response(status, &body, &HeaderMap::new());
+    let mut response = json_response(status, first.body.into_bytes(), &HeaderMap::new());
     if let Some(loc) = first.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(http::header::LOCATION, loc);
     }
@@ -321,7 +327,7 @@ pub(crate) async fn update(
         Ok::<_, turbine_core::Error>(representation(state, r, &stored, &tx).await?)
     })
     .await?;
-    Ok(json_response(StatusCode::OK, &object, &HeaderMap::new()))
+    Ok(json_response(StatusCode::OK, object, &HeaderMap::new()))
 }
 
 /// `DELETE /posts/{id}`: 204, honouring `If-Match`; 409 while protected rows point at it.

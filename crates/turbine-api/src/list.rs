@@ -4,7 +4,7 @@
 use axum::extract::OriginalUri;
 use axum::response::Response;
 use http::HeaderMap;
-use serde_json::{Map, Value as J};
+
 use turbine_auth::MaybeUser;
 use turbine_core::problem::Problem;
 use turbine_orm::query::{Filter, Lookup, OrderBy, Query};
@@ -13,7 +13,7 @@ use turbine_orm::{Db, Error as OrmError};
 use crate::access;
 use crate::api::{ApiState, ParentPath};
 use crate::http::json_response;
-use crate::render::{join, objects};
+use crate::render::{Objects, join, objects};
 use crate::resource::{Op, Pagination, Resource};
 
 /// The parameters that are not filters.
@@ -293,9 +293,7 @@ async fn list_as(
     }
     let query = join(state, query, &expansion.forwards)?;
     let size = params.limit.unwrap_or(r.page_size);
-    let mut body = Map::new();
-    let link;
-    let rows = match r.pagination {
+    let (rows, next, previous, count) = match r.pagination {
         Pagination::Cursor => {
             if params.page.is_some() {
                 return Err(bad(
@@ -321,11 +319,7 @@ async fn list_as(
             let next = page
                 .next_cursor
                 .map(|c| state.cursor_key.sign(&scope, &c.encode()));
-            let next_url = next.as_ref().map(|c| with_param(&uri, "cursor", c));
-            link = next_url.as_ref().map(|u| format!("<{u}>; rel=\"next\""));
-            body.insert("next_cursor".into(), next.map(J::String).unwrap_or(J::Null));
-            body.insert("next".into(), next_url.map(J::String).unwrap_or(J::Null));
-            page.items
+            (page.items, next, None, None)
         }
         Pagination::PageNumber => {
             if params.cursor.is_some() {
@@ -341,29 +335,58 @@ async fn list_as(
                 .offset((page - 1).saturating_mul(size))
                 .fetch(&db)
                 .await?;
-            let next = (page.saturating_mul(size) < count)
-                .then(|| with_param(&uri, "page", &(page + 1).to_string()));
-            let previous = (page > 1).then(|| with_param(&uri, "page", &(page - 1).to_string()));
-            link = next.as_ref().map(|u| format!("<{u}>; rel=\"next\""));
-            body.insert("count".into(), J::from(count));
-            body.insert("next".into(), next.map(J::String).unwrap_or(J::Null));
-            body.insert(
-                "previous".into(),
-                previous.map(J::String).unwrap_or(J::Null),
-            );
-            rows
+            let next = (page.saturating_mul(size) < count).then(|| (page + 1).to_string());
+            let previous = (page > 1).then(|| (page - 1).to_string());
+            (rows, next, previous, Some(count))
         }
     };
     let slices: Vec<&[turbine_orm::Value]> = rows.iter().map(|r| r.values()).collect();
-    let items = objects(state, r, &slices, params.fields.as_deref(), &expansion, &db).await?;
-    body.insert("items".into(), J::Array(items));
-    let mut response = json_response(http::StatusCode::OK, &J::Object(body), &headers);
-    if let Some(link) = link
-        && let Ok(v) = http::HeaderValue::from_str(&link)
+    let items = objects(state, r, slices, params.fields.as_deref(), &expansion, &db).await?;
+    let (param, next_url) = match r.pagination {
+        Pagination::Cursor => (
+            "cursor",
+            next.as_deref().map(|c| with_param(&uri, "cursor", c)),
+        ),
+        Pagination::PageNumber => ("page", next.as_deref().map(|p| with_param(&uri, "page", p))),
+    };
+    let body = match count {
+        None => serde_json::to_vec(&CursorPage {
+            items: &items,
+            next_cursor: next.as_deref(),
+            next: next_url.as_deref(),
+        }),
+        Some(count) => serde_json::to_vec(&NumberPage {
+            items: &items,
+            count,
+            next: next_url.as_deref(),
+            previous: previous.map(|p| with_param(&uri, param, &p)).as_deref(),
+        }),
+    }
+    .expect("pages always serialize");
+    let mut response = json_response(http::StatusCode::OK, body, &headers);
+    if let Some(url) = next_url
+        && let Ok(v) = http::HeaderValue::from_str(&format!("<{url}>; rel=\"next\""))
     {
         response.headers_mut().insert(http::header::LINK, v);
     }
     Ok(response)
+}
+
+/// A page of a cursor-paginated list.
+#[derive(serde::Serialize)]
+struct CursorPage<'a> {
+    items: &'a Objects<'a>,
+    next_cursor: Option<&'a str>,
+    next: Option<&'a str>,
+}
+
+/// A page of a list paginated by number.
+#[derive(serde::Serialize)]
+struct NumberPage<'a> {
+    items: &'a Objects<'a>,
+    count: u64,
+    next: Option<&'a str>,
+    previous: Option<&'a str>,
 }
 
 /// The request's path and query with one parameter set (`cursor`, `page`).
