@@ -137,7 +137,7 @@ impl CurrentUser {
     /// The user's permission codenames, loaded once per request.
     pub async fn permissions(&self) -> Result<Arc<HashSet<String>>> {
         self.perms
-            .get_or_try_init(|| async { self.auth.permissions_of(self.id).await.map(Arc::new) })
+            .get_or_try_init(|| self.auth.cached_permissions(self.id))
             .await
             .cloned()
     }

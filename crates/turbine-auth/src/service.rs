@@ -15,7 +15,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -66,6 +66,25 @@ pub(crate) struct Inner {
     pub(crate) policies: Policies,
     pub(crate) secure_cookie: bool,
     pub(crate) verified: crate::verified::VerifiedTokens,
+    pub(crate) permissions: PermissionCache,
+}
+
+/// Users' permissions remembered for `auth.permission_cache` (at most [`PERMISSION_CACHE_USERS`]
+/// users; full, it starts over).
+#[derive(Default)]
+pub(crate) struct PermissionCache(
+    std::sync::Mutex<HashMap<i64, (Arc<HashSet<String>>, std::time::Instant)>>,
+);
+
+/// How many users' permissions are remembered at most.
+pub const PERMISSION_CACHE_USERS: usize = 16_384;
+
+impl PermissionCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<i64, (Arc<HashSet<String>>, std::time::Instant)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl std::fmt::Debug for AuthService {
@@ -209,6 +228,7 @@ impl AuthServiceBuilder {
             policies: self.policies,
             secure_cookie: self.secure_cookie,
             verified: crate::verified::VerifiedTokens::new(VERIFIED_TOKENS),
+            permissions: PermissionCache::default(),
         }))
     }
 }
@@ -991,6 +1011,39 @@ impl AuthService {
         Ok(rows.into_iter().map(|p| p.codename).collect())
     }
 
+    /// [`permissions_of`](Self::permissions_of), remembered for `auth.permission_cache`.
+    pub async fn cached_permissions(&self, user_id: i64) -> Result<Arc<HashSet<String>>> {
+        let ttl = self.0.settings.permission_cache;
+        if !ttl.is_zero()
+            && let Some((perms, at)) = self.0.permissions.lock().get(&user_id)
+            && at.elapsed() < ttl
+        {
+            return Ok(perms.clone());
+        }
+        let perms = Arc::new(self.permissions_of(user_id).await?);
+        if !ttl.is_zero() {
+            let mut cache = self.0.permissions.lock();
+            if cache.len() >= PERMISSION_CACHE_USERS {
+                cache.clear();
+            }
+            cache.insert(user_id, (perms.clone(), std::time::Instant::now()));
+        }
+        Ok(perms)
+    }
+
+    /// Forgets the remembered permissions of a user (`None`: of everyone), after changing
+    /// them other than through [`grant`](Self::grant) and [`revoke`](Self::revoke) (groups,
+    /// the admin).
+    pub fn forget_permissions(&self, user_id: Option<i64>) {
+        let mut cache = self.0.permissions.lock();
+        match user_id {
+            Some(id) => {
+                cache.remove(&id);
+            }
+            None => cache.clear(),
+        }
+    }
+
     /// The permission with this codename, created if missing (`app.model.action`).
     pub async fn permission(&self, codename: &str) -> Result<Permission> {
         let (label, name) = describe_codename(codename)?;
@@ -1013,6 +1066,7 @@ impl AuthService {
         user.m2m(User::USER_PERMISSIONS)
             .add(&self.0.db, &[&p])
             .await?;
+        self.forget_permissions(Some(user.id));
         Ok(())
     }
 
@@ -1022,6 +1076,7 @@ impl AuthService {
         user.m2m(User::USER_PERMISSIONS)
             .remove(&self.0.db, &[&p])
             .await?;
+        self.forget_permissions(Some(user.id));
         Ok(())
     }
 

@@ -79,6 +79,11 @@ pub struct AuthSettings {
     pub password_min_length: usize,
     /// Sign-up through `POST {prefix}/signup` is open.
     pub signup: bool,
+    /// How long a user's permissions are remembered between requests (`0s`: asked from the
+    /// database on each request that checks one). Grants and revokes through the service
+    /// forget them at once on this node; other changes show within this time.
+    #[serde(with = "humantime_serde")]
+    pub permission_cache: Duration,
 }
 
 impl Default for AuthSettings {
@@ -109,6 +114,7 @@ impl Default for AuthSettings {
             reset_password_url: "http://localhost:8000/auth/password/reset?token={token}".into(),
             password_min_length: 8,
             signup: true,
+            permission_cache: Duration::from_secs(5),
         }
     }
 }

@@ -562,6 +562,15 @@ async fn permissions_direct_through_groups_and_superuser() {
             .add(service.db(), &[&editors])
             .await
             .unwrap();
+        // Permissions are remembered for `auth.permission_cache` (5 s): a change made around
+        // the service shows after that, or at once when the app says so.
+        client
+            .post("/purge")
+            .bearer(&access)
+            .send()
+            .await
+            .assert_status(403);
+        service.forget_permissions(Some(ana.id));
         client
             .post("/purge")
             .bearer(&access)
@@ -572,6 +581,7 @@ async fn permissions_direct_through_groups_and_superuser() {
             .remove(service.db(), &[&editors])
             .await
             .unwrap();
+        service.forget_permissions(None);
         client
             .post("/purge")
             .bearer(&access)
