@@ -72,17 +72,16 @@ pub(crate) struct Inner {
 /// Users' permissions remembered for `auth.permission_cache` (at most [`PERMISSION_CACHE_USERS`]
 /// users; full, it starts over).
 #[derive(Default)]
-pub(crate) struct PermissionCache(
-    std::sync::Mutex<HashMap<i64, (Arc<HashSet<String>>, std::time::Instant)>>,
-);
+pub(crate) struct PermissionCache(std::sync::Mutex<PermissionMap>);
+
+/// A user's id → their permissions and when they were read.
+type PermissionMap = HashMap<i64, (Arc<HashSet<String>>, std::time::Instant)>;
 
 /// How many users' permissions are remembered at most.
 pub const PERMISSION_CACHE_USERS: usize = 16_384;
 
 impl PermissionCache {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<i64, (Arc<HashSet<String>>, std::time::Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PermissionMap> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
