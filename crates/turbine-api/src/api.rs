@@ -373,6 +373,7 @@ impl Api {
                 ("search", &r.search_fields),
                 ("ordering", &r.ordering_fields),
                 ("read-only", &r.read_only),
+                ("create-only", &r.create_only),
                 ("hidden", &r.hidden),
             ] {
                 if let Some(bad) = names.iter().find(|n| !column(n)) {

@@ -59,7 +59,10 @@ pub(crate) fn apply(
             .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
-            let allowed: Vec<&str> = resource.writable().map(|(_, f)| f.name.as_str()).collect();
+            let allowed: Vec<&str> = resource
+                .writable(mode == Mode::Create)
+                .map(|(_, f)| f.name.as_str())
+                .collect();
             return Err(Problem::bad_request(format!(
                 "Unknown field{} {}; the fields you may send are: {}.",
                 if unknown.len() == 1 { "" } else { "s" },
@@ -83,7 +86,7 @@ pub(crate) fn apply(
         problem = Some(p.field_error(field, message));
     };
     let mut written = Vec::new();
-    for (i, f) in resource.writable() {
+    for (i, f) in resource.writable(mode == Mode::Create) {
         match body.get(&f.name) {
             Some(json) => match to_value(json, f).and_then(|v| {
                 for (_, check) in resource.validators.iter().filter(|(n, _)| *n == f.name) {

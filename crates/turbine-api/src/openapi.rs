@@ -167,7 +167,7 @@ fn schemas(state: &ApiState, r: &Resource, out: &mut Map<String, J>) {
     for (suffix, mode_required) in [("Create", true), ("Update", true), ("Patch", false)] {
         let mut props = Map::new();
         let mut required = Vec::new();
-        for (_, f) in r.writable() {
+        for (_, f) in r.writable(suffix == "Create") {
             props.insert(f.name.clone(), field_schema(f));
             if mode_required && Resource::required(f) {
                 required.push(J::from(f.name.clone()));

@@ -136,6 +136,7 @@ pub struct Resource {
     pub(crate) search_fields: Vec<String>,
     pub(crate) ordering_fields: Vec<String>,
     pub(crate) read_only: Vec<String>,
+    pub(crate) create_only: Vec<String>,
     pub(crate) hidden: Vec<String>,
     pub(crate) expand: Vec<String>,
     pub(crate) expand_explicit: bool,
@@ -263,6 +264,7 @@ impl Resource {
             search_fields: Vec::new(),
             ordering_fields,
             read_only,
+            create_only: Vec::new(),
             hidden: Vec::new(),
             expand,
             expand_explicit: false,
@@ -474,6 +476,13 @@ impl Resource {
         self
     }
 
+    /// Fields clients set when they create an object and never change afterwards (a handle,
+    /// the post a comment belongs to): writable on `POST`, read-only on `PUT` and `PATCH`.
+    pub fn create_only<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
+        self.create_only.extend(fields.into_iter().map(Into::into));
+        self
+    }
+
     /// Fields never shown to clients (they may still be written unless also read-only).
     pub fn hidden<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
         self.hidden.extend(fields.into_iter().map(Into::into));
@@ -553,14 +562,17 @@ impl Resource {
             .filter(|(_, f)| !self.hidden.contains(&f.name))
     }
 
-    /// The fields clients may write.
-    pub(crate) fn writable(&self) -> impl Iterator<Item = (usize, &FieldMeta)> {
+    /// The fields clients may write on create (`creating`) or on update.
+    pub(crate) fn writable(&self, creating: bool) -> impl Iterator<Item = (usize, &FieldMeta)> {
         self.meta
             .fields
             .iter()
             .filter(|f| f.has_column())
             .enumerate()
-            .filter(|(_, f)| !self.read_only.contains(&f.name))
+            .filter(move |(_, f)| {
+                !self.read_only.contains(&f.name)
+                    && (creating || !self.create_only.contains(&f.name))
+            })
     }
 
     /// Whether clients must send the field on create (and full update).

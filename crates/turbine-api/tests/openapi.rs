@@ -79,6 +79,10 @@ async fn the_document_describes_every_operation_from_the_metadata() {
     assert_eq!(create["required"], json!(["title"]));
     assert_eq!(create["additionalProperties"], false);
     assert!(schemas["PostPatch"].get("required").is_none());
+    // Create-only fields: written on create, not on update.
+    assert!(schemas["CommentCreate"]["properties"].get("post").is_some());
+    assert!(schemas["CommentPatch"]["properties"].get("post").is_none());
+    assert!(schemas["CommentUpdate"]["properties"].get("post").is_none());
     assert_eq!(
         schemas["Tag"]["properties"]["color"]["type"],
         json!(["string", "null"])

@@ -891,12 +891,27 @@ async fn nested_collections_and_policies() {
             .assert_status(201)
             .json();
         assert_eq!(c["post"], id, "{name}");
+        // The post is create-only: a PATCH naming another leaves it.
+        let other = post(&client, &ada, "Other").await;
+        let moved: Value = client
+            .patch(&format!("/comments/{}", c["id"]))
+            .bearer(&bob)
+            .json(&json!({"post": other["id"], "body": "edited"}))
+            .send()
+            .await
+            .assert_status(200)
+            .json();
+        assert_eq!(
+            (moved["post"].as_i64(), moved["body"].as_str()),
+            (Some(id), Some("edited")),
+            "{name}"
+        );
         let r = client
             .get(&format!("/comments/{}", c["id"]))
             .send()
             .await
             .assert_status(200);
-        assert_eq!(r.json::<Value>()["body"], "hi", "{name}");
+        assert_eq!(r.json::<Value>()["body"], "edited", "{name}");
         let list: Value = client
             .get(&format!("/posts/{id}/comments"))
             .send()

@@ -164,6 +164,7 @@ pub fn comments() -> Resource {
     Resource::of::<Comment>()
         .public_read()
         .owner("author", my_profile)
+        .create_only(["post"])
         .filter_fields(["post", "author", "author__handle"])
         .ordering_fields(["created_at", "id"])
         .expand(["author"])

@@ -192,7 +192,8 @@ pub(crate) fn api_with(posts: Resource) -> Api {
         .resource(
             Resource::of::<Comment>()
                 .public_read()
-                .owner("author", my_author),
+                .owner("author", my_author)
+                .create_only(["post"]),
         )
         .resource(
             Resource::of::<Comment>()
