@@ -370,6 +370,33 @@ fn denials(rule: Rule, responses: &mut Map<String, J>) {
     }
 }
 
+fn etag_header() -> J {
+    json!({"ETag": {"description": "The representation's entity tag.", "schema": {"type": "string"}}})
+}
+
+fn if_none_match() -> J {
+    json!({"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}})
+}
+
+/// The answers of a read (a page or an object): 200 with its `ETag`, 304, 400, 401, 403.
+fn read_responses(description: &str, schema: &str, rule: Rule) -> Map<String, J> {
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({"description": description, "headers": etag_header(), "content": json_content(reference(schema))}),
+    );
+    responses.insert(
+        "304".into(),
+        json!({"description": "Not modified (If-None-Match)."}),
+    );
+    responses.insert(
+        "400".into(),
+        problem_response("A parameter is not allowed or not valid."),
+    );
+    denials(rule, &mut responses);
+    responses
+}
+
 fn json_content(schema: J) -> J {
     json!({"application/json": {"schema": schema}})
 }
@@ -378,7 +405,6 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
     let name = schema_name(state, r);
     let tag = r.meta.verbose_name_plural.clone();
     let segment = r.path.trim_matches('/').replace(['/', '{', '}'], "_");
-    let etag_header = json!({"ETag": {"description": "The representation's entity tag.", "schema": {"type": "string"}}});
     let mut path_params = Vec::new();
     if let Some((field, _)) = &r.parent {
         let f = r.meta.field_named(field);
@@ -388,23 +414,13 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
     }
     let mut collection = Map::new();
     let list_op = |rule: Rule, op_id: String, summary: String, path_params: &[J]| {
-        let mut responses = Map::new();
-        responses.insert("200".into(), json!({"description": "One page.", "headers": etag_header, "content": json_content(reference(&format!("{name}Page")))}));
-        responses.insert(
-            "304".into(),
-            json!({"description": "Not modified (If-None-Match)."}),
-        );
-        responses.insert(
-            "400".into(),
-            problem_response("A parameter is not allowed or not valid."),
-        );
-        denials(rule, &mut responses);
+        let mut responses = read_responses("One page.", &format!("{name}Page"), rule);
         if r.parent.is_some() {
             responses.insert("404".into(), problem_response("The parent does not exist."));
         }
         let mut params = path_params.to_vec();
         params.extend(list_params(state, r));
-        params.push(json!({"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
+        params.push(if_none_match());
         json!({
             "operationId": op_id,
             "summary": summary,
@@ -434,7 +450,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
     if r.allows(Op::Create) {
         let rule = r.rule(Op::Create);
         let mut responses = Map::new();
-        let mut headers = etag_header.as_object().cloned().unwrap_or_default();
+        let mut headers = etag_header().as_object().cloned().unwrap_or_default();
         headers.insert(
             "Location".into(),
             json!({"description": "Where the new object is.", "schema": {"type": "string"}}),
@@ -496,21 +512,11 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
     let mut item = Map::new();
     if r.allows(Op::Retrieve) {
         let rule = r.rule(Op::Retrieve);
-        let mut responses = Map::new();
-        responses.insert("200".into(), json!({"description": "The object.", "headers": etag_header, "content": json_content(reference(&name))}));
-        responses.insert(
-            "304".into(),
-            json!({"description": "Not modified (If-None-Match)."}),
-        );
-        responses.insert(
-            "400".into(),
-            problem_response("A parameter is not allowed or not valid."),
-        );
-        denials(rule, &mut responses);
+        let mut responses = read_responses("The object.", &name, rule);
         responses.insert("404".into(), problem_response("No such object."));
         let mut params = vec![id.clone()];
         params.extend(shape_params(state, r));
-        params.push(json!({"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
+        params.push(if_none_match());
         item.insert(
             "get".into(),
             json!({
@@ -532,7 +538,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
         }
         let rule = r.rule(op);
         let mut responses = Map::new();
-        responses.insert("200".into(), json!({"description": "The updated object.", "headers": etag_header, "content": json_content(reference(&name))}));
+        responses.insert("200".into(), json!({"description": "The updated object.", "headers": etag_header(), "content": json_content(reference(&name))}));
         responses.insert(
             "400".into(),
             problem_response("The body is not a JSON object or names unknown fields."),
