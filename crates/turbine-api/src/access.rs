@@ -99,13 +99,7 @@ async fn is_owner(
     let Some(owner) = &resource.owner else {
         return Ok(false);
     };
-    let Some(pos) = resource
-        .meta
-        .fields
-        .iter()
-        .filter(|f| f.has_column())
-        .position(|f| f.name == owner.field)
-    else {
+    let Some(pos) = resource.position(&owner.field) else {
         return Ok(false);
     };
     let mine = (owner.resolve)(user.clone(), db.clone()).await?;

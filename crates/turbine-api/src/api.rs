@@ -363,12 +363,7 @@ impl Api {
                 )));
             }
             paths.push(r.path.clone());
-            let column = |name: &str| {
-                r.meta
-                    .fields
-                    .iter()
-                    .any(|f| f.has_column() && f.name == name)
-            };
+            let column = |name: &str| r.position(name).is_some();
             for (what, names) in [
                 ("search", &r.search_fields),
                 ("ordering", &r.ordering_fields),

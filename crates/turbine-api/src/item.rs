@@ -10,7 +10,6 @@ use turbine_core::problem::Problem;
 use turbine_orm::meta::ModelMeta;
 use turbine_orm::query::convert::parse_text;
 use turbine_orm::query::{Filter, Query};
-use turbine_orm::value::null_of;
 use turbine_orm::{Db, Value};
 
 use crate::access::{check_endpoint, check_object};
@@ -184,15 +183,6 @@ fn location(state: &ApiState, resource: &Resource, values: &[Value]) -> Option<H
     HeaderValue::from_str(&format!("{}/{key}", home.path)).ok()
 }
 
-fn position(resource: &Resource, field: &str) -> Option<usize> {
-    resource
-        .meta
-        .fields
-        .iter()
-        .filter(|f| f.has_column())
-        .position(|f| f.name == field)
-}
-
 /// `POST /posts`: 201 with the object, its `Location` and `ETag`. With `Idempotency-Key`, a
 /// retry gets the first response back (`Idempotent-Replayed: true`).
 #[allow(clippy::too_many_arguments)]
@@ -215,21 +205,15 @@ pub(crate) async fn create(
         return Ok(replayed(first));
     }
     let map = body::object(&body)?;
-    let mut values: Vec<Value> = r
-        .meta
-        .fields
-        .iter()
-        .filter(|f| f.has_column())
-        .map(|f| null_of(&f.ty))
-        .collect();
+    let mut values = turbine_orm::Record::new(&r.meta).into_values();
     body::apply(r, &map, &mut values, Mode::Create)?;
     if let Some((field, key)) = crate::list::parent_filter(state, r, parent, &db).await?
-        && let Some(pos) = position(r, &field)
+        && let Some(pos) = r.position(&field)
     {
         values[pos] = key;
     }
     if let Some(owner) = &r.owner
-        && let Some(pos) = position(r, &owner.field)
+        && let Some(pos) = r.position(&owner.field)
     {
         let user = user.ok_or(turbine_auth::Error::Unauthenticated)?;
         values[pos] = (owner.resolve)(user.clone(), db.clone()).await?;

@@ -145,7 +145,7 @@ impl<'a> ObjectView<'a> {
 impl Resource {
     /// Number of column fields.
     pub(crate) fn width(&self) -> usize {
-        self.meta.fields.iter().filter(|f| f.has_column()).count()
+        self.columns().count()
     }
 }
 

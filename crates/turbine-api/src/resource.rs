@@ -552,27 +552,31 @@ impl Resource {
         self
     }
 
-    /// The fields clients see: column fields, not hidden.
-    pub(crate) fn readable(&self) -> impl Iterator<Item = (usize, &FieldMeta)> {
+    /// The column fields with their positions in a row.
+    pub(crate) fn columns(&self) -> impl Iterator<Item = (usize, &FieldMeta)> {
         self.meta
             .fields
             .iter()
             .filter(|f| f.has_column())
             .enumerate()
+    }
+
+    /// The position of the column field `name` in a row.
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
+        self.columns().find(|(_, f)| f.name == name).map(|(i, _)| i)
+    }
+
+    /// The fields clients see: column fields, not hidden.
+    pub(crate) fn readable(&self) -> impl Iterator<Item = (usize, &FieldMeta)> {
+        self.columns()
             .filter(|(_, f)| !self.hidden.contains(&f.name))
     }
 
     /// The fields clients may write on create (`creating`) or on update.
     pub(crate) fn writable(&self, creating: bool) -> impl Iterator<Item = (usize, &FieldMeta)> {
-        self.meta
-            .fields
-            .iter()
-            .filter(|f| f.has_column())
-            .enumerate()
-            .filter(move |(_, f)| {
-                !self.read_only.contains(&f.name)
-                    && (creating || !self.create_only.contains(&f.name))
-            })
+        self.columns().filter(move |(_, f)| {
+            !self.read_only.contains(&f.name) && (creating || !self.create_only.contains(&f.name))
+        })
     }
 
     /// Whether clients must send the field on create (and full update).
@@ -585,11 +589,7 @@ impl Resource {
     pub(crate) fn lookup_field(&self) -> (usize, &FieldMeta) {
         match &self.lookup {
             Some(name) => self
-                .meta
-                .fields
-                .iter()
-                .filter(|f| f.has_column())
-                .enumerate()
+                .columns()
                 .find(|(_, f)| &f.name == name)
                 .expect("checked when the API is built: the lookup field is a column"),
             None => self.key(),
@@ -598,11 +598,7 @@ impl Resource {
 
     /// The primary key field and its position among the columns.
     pub(crate) fn key(&self) -> (usize, &FieldMeta) {
-        self.meta
-            .fields
-            .iter()
-            .filter(|f| f.has_column())
-            .enumerate()
+        self.columns()
             .find(|(_, f)| f.primary_key)
             .expect("checked when the API is built: every resource's model has a primary key")
     }

@@ -15,7 +15,7 @@ use turbine::orm::testing::TestDb;
 use turbine::orm::{Db, ForeignKey, Value as DbValue};
 use turbine::prelude::*;
 use turbine::testing::{self, TestClient};
-use turbine_api::{Api, Pagination, Resource, Rule};
+use turbine_api::{Api, Pagination, Resource, Rule, count_of};
 
 /// A writer: the public face of a user.
 #[derive(turbine::Model, Debug, Clone)]
@@ -98,38 +98,6 @@ pub(crate) fn tag_meta() -> ModelMeta {
         .field(FieldMeta::new("weight", FieldType::I16).default_value(1))
 }
 
-/// How many posts each author (by key) has: one grouped query for a whole page.
-pub(crate) async fn post_counts(db: Db, keys: Vec<DbValue>) -> turbine::Result<Vec<Value>> {
-    let ids: Vec<i64> = keys
-        .iter()
-        .filter_map(|k| match k {
-            DbValue::BigInt(Some(i)) => Some(*i),
-            _ => None,
-        })
-        .collect();
-    let rows = db
-        .raw(
-            format!(
-                "SELECT author_id, COUNT(*) FROM blog_post WHERE author_id IN ({}) GROUP BY author_id",
-                ids.iter().map(|_| "?").collect::<Vec<_>>().join(", ")
-            ),
-            ids.iter().map(|i| DbValue::BigInt(Some(*i))),
-        )
-        .fetch_all()
-        .await?;
-    let counts: std::collections::HashMap<i64, i64> = rows
-        .into_iter()
-        .map(|r| {
-            let mut f = r.into_fields();
-            (f.next::<i64>().unwrap_or(0), f.next::<i64>().unwrap_or(0))
-        })
-        .collect();
-    Ok(ids
-        .iter()
-        .map(|i| Value::from(counts.get(i).copied().unwrap_or(0)))
-        .collect())
-}
-
 /// The signed-in user's author row (403 without one).
 pub(crate) async fn my_author(user: CurrentUser, db: Db) -> turbine::Result<DbValue> {
     let meta = <Author as turbine::orm::Model>::meta();
@@ -185,7 +153,7 @@ pub(crate) fn api_with(posts: Resource) -> Api {
                 .computed(
                     "post_count",
                     serde_json::json!({"type": "integer"}),
-                    post_counts,
+                    count_of::<Post>("author"),
                 ),
         )
         .resource(posts)
