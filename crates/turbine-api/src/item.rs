@@ -24,13 +24,7 @@ use crate::resource::{Op, Resource};
 pub(crate) fn parse_key(resource: &Resource, text: &str) -> turbine_core::Result<Value> {
     let meta = &resource.meta;
     let (_, pk) = resource.lookup_field();
-    // A NUL can be in no key (and Postgres refuses it in text).
-    let parsed = if text.contains('\0') {
-        Err(String::new())
-    } else {
-        parse_text(text, &pk.ty)
-    };
-    parsed.map_err(|_| not_found(meta))
+    parse_text(text, &pk.ty).map_err(|_| not_found(meta))
 }
 
 fn not_found(meta: &ModelMeta) -> turbine_core::Error {
@@ -91,8 +85,7 @@ pub(crate) async fn retrieve(
     let (mut fields, mut expand) = (None, None);
     for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
         match k.as_ref() {
-            "fields" if v.trim().is_empty() => {}
-            "fields" => fields = Some(r.parse_fields(&v)?),
+            "fields" => fields = r.parse_fields(&v)?,
             "expand" => expand = Some(v.into_owned()),
             other => {
                 return Err(Problem::bad_request(format!(

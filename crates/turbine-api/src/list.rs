@@ -69,14 +69,18 @@ impl Resource {
         })
     }
 
-    /// The `fields` names clients may ask for.
-    pub(crate) fn parse_fields(&self, text: &str) -> turbine_core::Result<Vec<String>> {
+    /// The `fields` names clients ask for; `None` for an empty list, which asks for nothing in
+    /// particular: every field.
+    pub(crate) fn parse_fields(&self, text: &str) -> turbine_core::Result<Option<Vec<String>>> {
         let mut names: Vec<String> = text
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
+        if names.is_empty() {
+            return Ok(None);
+        }
         // The key always comes back: clients need it to refer to the object.
         let (_, key) = self.key();
         if !names.contains(&key.name) {
@@ -96,7 +100,7 @@ impl Resource {
                 readable.join(", ")
             )));
         }
-        Ok(names)
+        Ok(Some(names))
     }
 }
 
@@ -170,9 +174,7 @@ impl Params {
                         })));
                     }
                 }
-                // An empty list asks for nothing in particular: every field.
-                "fields" if value.trim().is_empty() => {}
-                "fields" => p.fields = Some(resource.parse_fields(&value)?),
+                "fields" => p.fields = resource.parse_fields(&value)?,
                 "expand" => p.expand = Some(value.into_owned()),
                 key => {
                     if !resource.filter_allowed(filter_path(key)) {

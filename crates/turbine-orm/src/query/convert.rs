@@ -67,6 +67,11 @@ pub fn parse_text(text: &str, ty: &FieldType) -> Result<Value, String> {
             .parse()
             .map_err(|_| format!("`{text}` is not {what}"))
     }
+    // No column type holds a NUL (Postgres refuses it in text): refused here, for every
+    // caller (filters, keys in paths).
+    if text.contains('\0') {
+        return Err("text may not contain NUL characters".into());
+    }
     Ok(match ty {
         FieldType::Bool => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Value::Bool(Some(true)),
