@@ -370,6 +370,15 @@ fn denials(rule: Rule, responses: &mut Map<String, J>) {
     }
 }
 
+/// A field's schema for a path parameter (the parameter has its own name, not the field's title).
+fn path_schema(f: &FieldMeta) -> J {
+    let mut s = field_schema(f);
+    if let Some(o) = s.as_object_mut() {
+        o.remove("title");
+    }
+    s
+}
+
 fn etag_header() -> J {
     json!({"ETag": {"description": "The representation's entity tag.", "schema": {"type": "string"}}})
 }
@@ -409,7 +418,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
     if let Some((field, _)) = &r.parent {
         let f = r.meta.field_named(field);
         path_params.push(json!({"name": "parent", "in": "path", "required": true,
-            "schema": f.map(|f| { let mut s = field_schema(f); s.as_object_mut().map(|o| o.remove("title")); s }).unwrap_or(json!({"type": "string"})),
+            "schema": f.map(path_schema).unwrap_or(json!({"type": "string"})),
             "description": format!("The key of the {field}.")}));
     }
     let mut collection = Map::new();
@@ -443,7 +452,7 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
     }
     for v in &r.views {
         paths.insert(
-            openapi_path(&format!("{}/{}", r.path, v.name)),
+            format!("{}/{}", r.path, v.name),
             json!({"get": list_op(v.rule, format!("list_{segment}_{}", v.name), v.summary.clone(), &[])}),
         );
     }
@@ -501,11 +510,10 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
         }));
     }
     if !collection.is_empty() {
-        paths.insert(openapi_path(&r.path), J::Object(collection));
+        paths.insert(r.path.clone(), J::Object(collection));
     }
     let (_, pk) = r.lookup_field();
-    let mut id_schema = field_schema(pk);
-    id_schema.as_object_mut().map(|o| o.remove("title"));
+    let id_schema = path_schema(pk);
     let id = json!({"name": "id", "in": "path", "required": true, "schema": id_schema});
     let if_match = json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"},
         "description": "Only if the object's ETag is still this (else 412)."});
@@ -591,13 +599,8 @@ fn operations(state: &ApiState, r: &Resource, paths: &mut Map<String, J>) {
         );
     }
     if !item.is_empty() {
-        paths.insert(openapi_path(&format!("{}/{{id}}", r.path)), J::Object(item));
+        paths.insert(format!("{}/{{id}}", r.path), J::Object(item));
     }
-}
-
-/// An axum path as OpenAPI writes it (the same `{name}` syntax; wildcards unsupported).
-fn openapi_path(path: &str) -> String {
-    path.to_owned()
 }
 
 /// The whole document.
