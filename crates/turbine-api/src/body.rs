@@ -1,5 +1,22 @@
 //! Request bodies: a JSON object by field name, checked strictly against the field metadata,
 //! with every field's error reported at once (422), and unknown fields refused (400).
+//!
+//! [`to_value`] is the one check of a field's value that every writer shares (the admin's
+//! forms convert their text to JSON and go through it too):
+//!
+//! ```
+//! use serde_json::json;
+//! use turbine_api::body::to_value;
+//! use turbine_orm::meta::{FieldMeta, FieldType};
+//!
+//! let title = FieldMeta::new("title", FieldType::String { max_length: 5 });
+//! assert!(to_value(&json!("hello"), &title).is_ok());
+//! assert_eq!(
+//!     to_value(&json!("hello!"), &title).unwrap_err(),
+//!     "Ensure this value has at most 5 characters (it has 6)."
+//! );
+//! assert_eq!(to_value(&json!(5), &title).unwrap_err(), "Expected a string.");
+//! ```
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -118,7 +135,7 @@ fn type_error(f: &FieldMeta) -> String {
 }
 
 /// What a field's JSON looks like, for messages.
-pub(crate) fn describe(ty: &FieldType) -> &'static str {
+pub fn describe(ty: &FieldType) -> &'static str {
     match ty {
         FieldType::Bool => "a boolean",
         FieldType::I16 | FieldType::I32 | FieldType::I64 => "an integer",
@@ -147,7 +164,7 @@ fn has_nul(json: &J) -> bool {
 /// A JSON value as the field's value: the JSON type must match the field's (no numbers as
 /// strings or the reverse), within the type's range, NUL-free, and pass the metadata checks
 /// (length, choices).
-pub(crate) fn to_value(json: &J, f: &FieldMeta) -> Result<Value, String> {
+pub fn to_value(json: &J, f: &FieldMeta) -> Result<Value, String> {
     if json.is_null() {
         return if f.nullable {
             Ok(null_of(&f.ty))

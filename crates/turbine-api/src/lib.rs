@@ -34,7 +34,7 @@
 
 mod access;
 mod api;
-mod body;
+pub mod body;
 mod cursor;
 mod docs;
 mod http;
@@ -44,7 +44,7 @@ mod list;
 mod openapi;
 mod render;
 pub mod resource;
-mod store;
+pub mod store;
 
 pub use api::Api;
 pub use resource::{

@@ -1,5 +1,25 @@
-//! How a resource writes rows and asks object policies: through the untyped ORM for models
-//! known by metadata only, through the typed model (its hooks, its policy) for derived ones.
+//! How a resource (and the admin) writes rows and asks object policies: through the untyped
+//! ORM for models known by metadata only, through the typed model (its hooks, its policy) for
+//! derived ones.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use turbine_api::store::{Store, Untyped};
+//! use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta};
+//! use turbine_orm::{Db, Value};
+//!
+//! let tag = ModelMeta::new("blog", "Tag")
+//!     .field(FieldMeta::auto_id())
+//!     .field(FieldMeta::new("name", FieldType::String { max_length: 20 }));
+//! let db = Db::connect("sqlite::memory:").await.unwrap();
+//! db.batch("CREATE TABLE blog_tag (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").await.unwrap();
+//! let stored = Untyped
+//!     .insert(&db, &tag, vec![Value::BigInt(None), Value::String(Some("rust".into()))])
+//!     .await
+//!     .unwrap();
+//! assert_eq!(stored[0], Value::BigInt(Some(1)));
+//! # }
+//! ```
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -10,7 +30,7 @@ use turbine_orm::meta::ModelMeta;
 use turbine_orm::{Db, Model, ModelExt, Record, Row, Value};
 
 /// Writes and object policies for one model.
-pub(crate) trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + 'static {
     /// Inserts the row; returns its values as stored (key and defaults filled).
     fn insert<'a>(
         &'a self,
@@ -47,7 +67,7 @@ pub(crate) trait Store: Send + Sync + 'static {
 }
 
 /// Models known by their metadata: [`Record`].
-pub(crate) struct Untyped;
+pub struct Untyped;
 
 impl Store for Untyped {
     fn insert<'a>(
@@ -98,7 +118,7 @@ impl Store for Untyped {
 }
 
 /// Derived models: the typed ORM, so `before_save`/`after_save`… and policies for `M` run.
-pub(crate) struct Typed<M>(PhantomData<fn() -> M>);
+pub struct Typed<M>(PhantomData<fn() -> M>);
 
 impl<M> Default for Typed<M> {
     fn default() -> Self {

@@ -410,6 +410,36 @@ where
     }
 }
 
+/// The request's live session (anonymous ones too), if its cookie names one: server-rendered
+/// pages read its CSRF token from here to put in their forms.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    /// The session store's key (the digest of the cookie's value).
+    pub key: String,
+    /// What the session holds.
+    pub data: crate::session::SessionData,
+}
+
+impl<S> OptionalFromRequestParts<S> for CurrentSession
+where
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>> {
+        let auth = parts
+            .extensions
+            .get::<RequestAuth>()
+            .ok_or_else(not_installed)?
+            .service
+            .clone();
+        Ok(load_session(parts, &auth).await?.map(|s| CurrentSession {
+            key: s.key,
+            data: s.data,
+        }))
+    }
+}
+
 /// A staff user (403 for others, 401 without credentials).
 #[derive(Debug, Clone)]
 pub struct Staff(pub CurrentUser);

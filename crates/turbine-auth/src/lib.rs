@@ -51,7 +51,7 @@ pub use battery::Auth;
 pub use commands::PASSWORD_ENV;
 pub use error::{Error, FieldError, Result, TokenError};
 pub use extract::{
-    AuthMethod, CurrentUser, MaybeUser, Perm, PermissionName, Staff, require_perm, require_staff,
-    require_user,
+    AuthMethod, CurrentSession, CurrentUser, MaybeUser, Perm, PermissionName, Staff, require_perm,
+    require_staff, require_user,
 };
 pub use service::{AuthService, ClientInfo, TokenPair};

@@ -29,6 +29,9 @@ pub mod testing;
 
 pub use app::{App, BuiltApp};
 pub use server::shutdown_signal;
+/// The admin battery: an admin panel generated from model metadata (feature `admin`).
+#[cfg(feature = "admin")]
+pub use turbine_admin as admin;
 /// The API battery (feature `api`): REST resources over models (`Api`, `Resource`).
 #[cfg(feature = "api")]
 pub use turbine_api as api;

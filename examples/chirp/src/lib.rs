@@ -17,7 +17,10 @@
 //!   errors, `/health/*`, `/metrics`, the `serve`/`routes`/`config`/`check` commands and the
 //!   ORM's `migrate`/`makemigrations`/`showmigrations`…).
 //!
-//! Chat and the admin arrive with their batteries.
+//! - the admin at `/admin` ([`admin`]): `createsuperuser`, then log in to browse, search,
+//!   filter, edit and delete every model, with the history of each change.
+//!
+//! Chat arrives with its battery.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -28,6 +31,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod api;
 pub mod models;
 pub mod seed;
@@ -141,12 +145,14 @@ pub fn app() -> App {
 
 /// The app with this auth battery (tests pass one with a cheap password hasher). The ORM is
 /// installed first, then mail (`[mail]`: the console in `dev`, memory in `test`), then auth,
-/// which needs both, then the API ([`api::api`]), which needs the ORM and auth.
+/// which needs both, then the API ([`api::api`]) and the admin ([`admin::admin`]), which
+/// need the ORM and auth.
 pub fn app_with(auth: Auth) -> App {
     App::new()
         .battery(orm())
         .battery(Mail::new())
         .battery(auth)
         .battery(api::api())
+        .battery(admin::admin())
         .route("/", get(index))
 }

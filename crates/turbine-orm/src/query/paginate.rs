@@ -208,6 +208,52 @@ impl Query<'_> {
     }
 }
 
+impl Query<'_> {
+    /// The page of `size` rows just before `cursor` (the first row of a page the reader is
+    /// on), in the query's order: the keyset walked backwards. `has_more` on the answer says
+    /// whether rows come before it; [`Page::next_cursor`] is the cursor of its first row,
+    /// for the page before that.
+    pub async fn page_before(&self, db: &Db, size: u64, cursor: &Cursor) -> Result<Page<Row>> {
+        let dialect = db.dialect();
+        let keys = self.keyset()?;
+        let positions = self.keyset_positions(&keys)?;
+        // Each key reversed, NULLs placed explicitly where the forward order has them last.
+        let reversed: Vec<OrderBy> = keys
+            .iter()
+            .map(|k| {
+                let nulls_last = match k.nulls {
+                    Some(Nulls::Last) => true,
+                    Some(Nulls::First) => false,
+                    None => (dialect == Dialect::Postgres) != k.descending,
+                };
+                OrderBy {
+                    field: k.field.clone(),
+                    descending: !k.descending,
+                    nulls: Some(if nulls_last {
+                        Nulls::First
+                    } else {
+                        Nulls::Last
+                    }),
+                }
+            })
+            .collect();
+        let backwards = self.clone().order_by(reversed).after(cursor);
+        let mut rows = backwards.limit(size + 1).fetch(db).await?;
+        let more = split_page(&mut rows, size, &positions, |row| row.values().to_vec())?;
+        rows.reverse();
+        let first = match (&more, rows.first()) {
+            (Some(_), Some(row)) => Some(Cursor(
+                positions.iter().map(|&i| row.values()[i].clone()).collect(),
+            )),
+            _ => None,
+        };
+        Ok(Page {
+            items: rows,
+            next_cursor: first,
+        })
+    }
+}
+
 /// Drops the extra row fetched to know whether another page follows, and makes the cursor of
 /// the next page from the last row kept.
 pub(crate) fn split_page<T>(

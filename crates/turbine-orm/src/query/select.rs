@@ -361,6 +361,16 @@ impl<'m> Query<'m> {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// How many rows match, counting no further than `limit` (`SELECT COUNT(*) FROM (… LIMIT
+    /// n)`): the cost stays bounded on huge tables. `Ok(n)` with `n < limit` is exact; `limit`
+    /// means "at least that many".
+    pub async fn count_upto(&self, db: &Db, limit: u64) -> Result<u64> {
+        let mut q = self.clone();
+        q.limit = Some(limit);
+        q.offset = None;
+        q.count(db).await
+    }
+
     /// `true` when at least one row matches (`SELECT 1 … LIMIT 1`).
     pub async fn exists(&self, db: &Db) -> Result<bool> {
         let dialect = db.dialect();
