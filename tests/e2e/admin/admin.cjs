@@ -111,6 +111,14 @@ async function rowTitles(page) {
       await expectText(page, ".dashboard", "Posts");
       await expectText(page, ".dashboard", "Users");
       await shot(page, "dashboard");
+      // Dark mode: the toggle switches and is remembered.
+      await page.getByRole("button", { name: "Switch between light and dark mode" }).click();
+      const theme = await page.evaluate(() => document.documentElement.getAttribute("data-theme"));
+      check(theme === "dark", `the theme toggle should switch to dark, got ${theme}`);
+      await page.reload();
+      check((await page.evaluate(() => document.documentElement.getAttribute("data-theme"))) === "dark", "the choice is remembered");
+      await shot(page, "dashboard-dark");
+      await page.getByRole("button", { name: "Switch between light and dark mode" }).click();
     });
 
     let postUrl = "";
@@ -224,6 +232,16 @@ async function rowTitles(page) {
       await expectText(page, "table.diff .after", "Hello, edited in the browser");
       await page.goto(`${BASE}/admin/history`);
       await expectText(page, "table.history", "delete");
+    });
+
+    await scenario("a phone-sized screen", async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${BASE}/admin/chirp/post`);
+      check(!(await page.locator("aside.sidebar").isVisible()), "the model sidebar folds away on a phone");
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 1, `the page should not scroll sideways (${overflow}px too wide)`);
+      await shot(page, "list-phone");
+      await page.setViewportSize({ width: 1366, height: 900 });
     });
 
     await scenario("a staff member without permissions gets 403", async () => {
