@@ -86,6 +86,19 @@ pub fn diff(meta: &ModelMeta, before: Option<&[Value]>, after: &[Value]) -> J {
     J::Object(out)
 }
 
+/// `{field: [value, null]}` for every column of a deleted row.
+pub fn removed(meta: &ModelMeta, values: &[Value]) -> J {
+    let mut changes = diff(meta, None, values);
+    if let J::Object(map) = &mut changes {
+        for pair in map.values_mut() {
+            if let J::Array(p) = pair {
+                p.swap(0, 1);
+            }
+        }
+    }
+    changes
+}
+
 /// Who did it, for the log.
 #[derive(Debug, Clone)]
 pub(crate) struct Actor {

@@ -42,6 +42,16 @@ impl FormInput {
             .collect()
     }
 
+    /// The fields named `prefix…`, with the prefix taken off (one row of an inline).
+    pub(crate) fn with_prefix(&self, prefix: &str) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v.clone())))
+                .collect(),
+        )
+    }
+
     /// The pairs.
     pub(crate) fn pairs(&self) -> &[(String, String)] {
         &self.0

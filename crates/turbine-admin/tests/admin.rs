@@ -1141,3 +1141,116 @@ async fn registering_a_model_twice_or_a_missing_field_is_refused() {
     assert!(err.contains("`nope`"), "{err}");
     db.close().await;
 }
+
+#[tokio::test]
+async fn inline_rows_are_edited_added_and_deleted_with_their_parent() {
+    for (client, test_db) in clients().await {
+        let (ada, _) = seed(&client).await;
+        user(&client, "root@example.com", true, true, &[]).await;
+        let token = login(&client, "root@example.com").await;
+        let d = db(&client);
+        let post = Post::objects()
+            .filter(Post::AUTHOR.eq(ada))
+            .first(&d)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut ids = Vec::new();
+        for body in ["keep me", "drop me"] {
+            let mut c = Comment {
+                id: 0,
+                post: ForeignKey::new(post.id),
+                body: body.into(),
+            };
+            c.insert(&d).await.unwrap();
+            ids.push(c.id.to_string());
+        }
+        let url = format!("/admin/blog/post/{}", post.id);
+        let page = client.get(&url).send().await.assert_status(200).html();
+        assert!(
+            page.contains("name=\"blog_comment-count\" value=\"3\""),
+            "two rows and a blank one"
+        );
+        assert!(page.contains("name=\"blog_comment-0-body\""));
+        assert!(
+            !page.contains("name=\"blog_comment-0-post\""),
+            "the key to the parent is implied"
+        );
+        let parent = [
+            ("author", ada.to_string()),
+            ("title", post.title.clone()),
+            ("status", "published".to_string()),
+        ];
+        let send = |rows: Vec<(&'static str, String)>| {
+            let mut pairs: Vec<(String, String)> = parent
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            pairs.push(("blog_comment-count".into(), "3".into()));
+            pairs.extend(rows.into_iter().map(|(k, v)| (k.to_string(), v)));
+            pairs
+        };
+        let too_long = "x".repeat(201);
+        let rows = |new_body: &str| {
+            vec![
+                ("blog_comment-0-key", ids[0].clone()),
+                ("blog_comment-0-body", "kept, edited".to_string()),
+                ("blog_comment-1-key", ids[1].clone()),
+                ("blog_comment-1-body", "drop me".to_string()),
+                ("blog_comment-1-DELETE", "on".to_string()),
+                ("blog_comment-2-body", new_body.to_string()),
+            ]
+        };
+        let body = send(rows(&too_long));
+        let refs: Vec<(&str, &str)> = body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let bad = submit(&client, &url, &token, &refs).await;
+        assert_eq!(bad.status(), 422);
+        assert!(bad.html().contains("at most 200 characters"));
+        let bodies = |d: Db| async move {
+            let mut b: Vec<String> = Comment::objects()
+                .all(&d)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.body)
+                .collect();
+            b.sort();
+            b
+        };
+        assert_eq!(
+            bodies(d.clone()).await,
+            ["drop me", "keep me"],
+            "nothing changed"
+        );
+        let body = send(rows("brand new"));
+        let refs: Vec<(&str, &str)> = body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let ok = submit(&client, &url, &token, &refs).await;
+        assert_eq!(ok.status(), 303, "{}", ok.html());
+        assert_eq!(bodies(d.clone()).await, ["brand new", "kept, edited"]);
+        let new = Comment::objects()
+            .filter(Comment::BODY.eq("brand new"))
+            .get(&d)
+            .await
+            .unwrap();
+        assert_eq!(*new.post.id(), post.id, "a new row points at the parent");
+        let actions: Vec<String> = LogEntry::objects()
+            .filter(LogEntry::MODEL.eq("blog.Comment"))
+            .all(&d)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions.len(), 3, "{actions:?}");
+        // A blank row left blank adds nothing; a row of another post is refused.
+        let body = send(vec![
+            ("blog_comment-0-key", "999999".to_string()),
+            ("blog_comment-0-body", "hijack".to_string()),
+        ]);
+        let refs: Vec<(&str, &str)> = body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let res = submit(&client, &url, &token, &refs).await;
+        assert_eq!(res.status(), 422);
+        assert!(res.html().contains("no longer belongs here"));
+        test_db.close().await;
+    }
+}

@@ -125,8 +125,8 @@ async function rowTitles(page) {
     await scenario("create with a validation error, then fix it", async () => {
       await page.goto(`${BASE}/admin/chirp/post/add`);
       // The author through the picker: type, choose from the suggestions.
-      await page.getByPlaceholder("Search profiles…").fill("ada");
-      const suggestion = page.locator(".ac-results .ac-item", { hasText: "ada" }).first();
+      await page.locator("#field-author").fill("ada");
+      const suggestion = page.locator(".field .ac-results .ac-item", { hasText: "ada" }).first();
       await suggestion.waitFor({ timeout: 5000 });
       await suggestion.click();
       const author = await page.locator("input[name=author]").inputValue();
@@ -145,12 +145,20 @@ async function rowTitles(page) {
       await shot(page, "form");
     });
 
-    await scenario("edit", async () => {
+    await scenario("edit, with a comment added inline", async () => {
       await page.goto(postUrl);
       await page.locator("#field-body").fill("Hello, edited in the browser");
+      // The post's comments are edited on its page: a blank row adds one.
+      const row = page.locator("[data-inline=chirp_comment] tbody tr").last();
+      await row.locator("input[type=search]").fill("grace");
+      const pick = row.locator(".ac-results .ac-item", { hasText: "grace" }).first();
+      await pick.waitFor({ timeout: 5000 });
+      await pick.click();
+      await row.locator("textarea, input[name$='-body']").first().fill("An inline comment");
       await page.getByRole("button", { name: "Save and continue editing" }).click();
       await expectText(page, ".flash", "was changed");
       check((await page.locator("#field-body").inputValue()) === "Hello, edited in the browser", "the edit should be saved");
+      await expectText(page, "[data-inline=chirp_comment] tbody", "An inline comment");
     });
 
     await scenario("search", async () => {

@@ -154,14 +154,7 @@ async fn delete_rows(
     db.transaction(|tx| async move {
         for (key, values) in rows {
             let title = row_title(admin.title.as_deref(), meta, &values);
-            let mut changes = audit::diff(meta, None, &values);
-            if let J::Object(map) = &mut changes {
-                for pair in map.values_mut() {
-                    if let J::Array(p) = pair {
-                        p.swap(0, 1);
-                    }
-                }
-            }
+            let changes = audit::removed(meta, &values);
             admin.store.delete(&tx, meta, values).await?;
             audit::record(&tx, &actor, meta, key_text(&key), title, "delete", changes).await?;
         }

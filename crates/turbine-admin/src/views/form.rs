@@ -133,7 +133,7 @@ async fn sections(
 
 /// One field of the form, for the template.
 #[allow(clippy::too_many_arguments)]
-async fn field(
+pub(super) async fn field(
     state: &State,
     db: &Db,
     registry: &Registry,
@@ -337,13 +337,12 @@ async fn form_page(
     };
     let base_url = format!("{}/{}", state.path, admin.slug());
     let object = key.map(|_| row_title(admin.title.as_deref(), meta, values));
-    let inlines = match key {
-        Some(k) => match inlines(state, v, db, registry, admin, k).await {
+    let resolved = super::inline::resolve(state, v, registry, admin).await;
+    let inlines =
+        match super::inline::render(state, db, registry, &resolved, key, raw, errors).await {
             Ok(i) => i,
             Err(e) => return super::server_error(state, &e.to_string()),
-        },
-        None => Vec::new(),
-    };
+        };
     let editable = match key {
         Some(_) => v.can(meta, "change").await,
         None => true,
@@ -372,71 +371,6 @@ async fn form_page(
         "inlines": inlines,
     });
     render(state, v, status, "form.html", page).await
-}
-
-/// The related rows shown on an edit page.
-async fn inlines(
-    state: &State,
-    v: &Visitor,
-    db: &Db,
-    registry: &Registry,
-    admin: &ModelAdmin,
-    key: &Value,
-) -> turbine_orm::Result<Vec<J>> {
-    let mut out = Vec::new();
-    for spec in &admin.inlines {
-        let parts: Vec<&str> = spec.split('.').collect();
-        let (label, fk_name) = match parts.as_slice() {
-            [app, model, field] => (format!("{app}.{model}"), Some(*field)),
-            _ => (spec.clone(), None),
-        };
-        let Some(child) = registry.get(&label) else {
-            continue;
-        };
-        if !v.can(child, "view").await {
-            continue;
-        }
-        let fk = child.fields.iter().find(|f| {
-            f.relation
-                .as_ref()
-                .is_some_and(|r| r.to == admin.meta.label() && r.kind != RelationKind::ManyToMany)
-                && fk_name.is_none_or(|n| n == f.name)
-        });
-        let Some(fk) = fk else { continue };
-        let q = Query::new(child).filter(Filter::eq(fk.name.clone(), key.clone()));
-        let total = q.count_upto(db, 1001).await?;
-        let rows = q.limit(20).fetch(db).await?;
-        let child_admin = state.by_label(&label);
-        let items: Vec<J> = rows
-            .iter()
-            .map(|row| {
-                let k = super::row_key(child, row.values()).unwrap_or(Value::BigInt(None));
-                json!({"title": super::title_for(state, child, row), "url": child_admin.map(|_| item_url(state, child, &k))})
-            })
-            .collect();
-        let list_url = child_admin
-            .filter(|a| a.filters.contains(&fk.name))
-            .map(|a| format!("{}/{}?{}={}", state.path, a.slug(), fk.name, key_text(key)));
-        let add_url = match child_admin {
-            Some(a) if v.can(child, "add").await => Some(format!(
-                "{}/{}/add?{}={}",
-                state.path,
-                a.slug(),
-                fk.name,
-                key_text(key)
-            )),
-            _ => None,
-        };
-        out.push(json!({
-            "title": super::title_case(&child.verbose_name_plural),
-            "count": if total > 1000 { "more than 1,000".to_string() } else { total.to_string() },
-            "items": items,
-            "more": total > 20,
-            "list_url": list_url,
-            "add_url": add_url,
-        }));
-    }
-    Ok(out)
 }
 
 /// `GET …/add`.
@@ -640,9 +574,17 @@ async fn save(
         },
         None => Vec::new(),
     };
-    let applied = match forms::apply(admin, registry, form, &mut values) {
-        Ok(a) => a,
-        Err(errors) => {
+    let parent = forms::apply(admin, registry, form, &mut values);
+    let resolved = super::inline::resolve(state, v, registry, admin).await;
+    let rows = match super::inline::parse(db, registry, &resolved, key.as_ref(), form).await {
+        Ok(r) => r,
+        Err(e) => return super::server_error(state, &e.to_string()),
+    };
+    let (applied, ops) = match (parent, rows) {
+        (Ok(a), Ok(ops)) => (a, ops),
+        (parent, rows) => {
+            let mut errors = parent.err().unwrap_or_default();
+            errors.extend(rows.err().unwrap_or_default());
             return form_page(
                 state,
                 v,
@@ -716,6 +658,8 @@ async fn save(
                     let title = row_title(admin.title.as_deref(), meta, &stored);
                     audit::record(&tx, actor, meta, key_text(&key), title, action, changes).await?;
                 }
+                let related = super::inline::run(&tx, actor, &resolved, ops, &key).await?;
+                let touched = touched || related > 0;
                 Ok::<_, turbine_orm::Error>((key, stored, action, touched))
             }
         })

@@ -7,6 +7,7 @@ mod dashboard;
 mod delete;
 mod form;
 mod history;
+mod inline;
 mod list;
 
 use std::sync::Arc;
