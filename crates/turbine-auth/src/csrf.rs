@@ -33,7 +33,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method};
 
-use crate::extract::{bearer, load_session, session_cookie};
+use crate::extract::{bearer, cookie, load_session};
 use crate::service::AuthService;
 use crate::{Error, token};
 
@@ -127,7 +127,7 @@ pub(crate) async fn middleware(State(handle): State<Handle>, req: Request, next:
         .insert(crate::extract::RequestAuth::new(auth.clone()));
     let needs_check = !is_safe(&parts.method)
         && bearer(&parts).is_none()
-        && session_cookie(&parts.headers, &auth.settings().session_cookie).is_some();
+        && cookie(&parts.headers, &auth.settings().session_cookie).is_some();
     if !needs_check {
         return next.run(Request::from_parts(parts, body)).await;
     }

@@ -248,8 +248,8 @@ pub(crate) fn bearer(parts: &Parts) -> Option<&[u8]> {
         .then(|| token.trim_ascii())
 }
 
-/// The session cookie's value, if the request has one.
-pub(crate) fn session_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the cookie `name`, if the request has one (and it is not empty).
+pub fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -273,7 +273,7 @@ pub(crate) async fn load_session(
     {
         return Ok(s);
     }
-    let loaded = match session_cookie(&parts.headers, &auth.settings().session_cookie) {
+    let loaded = match cookie(&parts.headers, &auth.settings().session_cookie) {
         Some(cookie) => auth
             .load_session(cookie)
             .await?

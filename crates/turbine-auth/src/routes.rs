@@ -48,14 +48,7 @@ fn accepted(detail: &str) -> Response {
 }
 
 fn client(ip: ClientIp, headers: &HeaderMap) -> ClientInfo {
-    ClientInfo {
-        ip: Some(ip.0),
-        user_agent: headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
-    }
+    ClientInfo::of(ip.0, headers)
 }
 
 fn with_cookie(mut res: Response, cookie: &str) -> Response {
@@ -184,9 +177,8 @@ async fn login(
             Ok(Json(TokenLogin { tokens, user }).into_response())
         }
         Mode::Session => {
-            let previous =
-                crate::extract::session_cookie(&headers, &auth.settings().session_cookie)
-                    .map(crate::token::hash);
+            let previous = crate::extract::cookie(&headers, &auth.settings().session_cookie)
+                .map(crate::token::hash);
             let (cookie, data) = auth
                 .start_session(Some(user.id), previous.as_deref(), &info)
                 .await?;

@@ -120,6 +120,20 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
+impl ClientInfo {
+    /// The client of a request: its address and `User-Agent`.
+    pub fn of(ip: IpAddr, headers: &http::HeaderMap) -> Self {
+        Self {
+            ip: Some(ip),
+            user_agent: headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+        }
+    }
+}
+
 /// A freshly issued personal access token: the secret is shown this once.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewApiToken {

@@ -44,14 +44,7 @@ fn safe_next(state: &State, next: Option<&str>) -> String {
 }
 
 fn client(ip: ClientIp, headers: &HeaderMap) -> ClientInfo {
-    ClientInfo {
-        ip: Some(ip.0),
-        user_agent: headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
-    }
+    ClientInfo::of(ip.0, headers)
 }
 
 fn with_cookie(mut res: Response, cookie: &str) -> Response {

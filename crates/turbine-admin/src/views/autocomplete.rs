@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use axum::extract::Path;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode, Uri};
+use http::StatusCode;
 use serde_json::json;
-use turbine_auth::{CurrentSession, MaybeUser};
 use turbine_core::battery::Setup;
 use turbine_core::routing::get;
 use turbine_orm::Db;
 
-use super::{handler, model_for, visitor};
+use super::Visit;
+use super::handler;
 use crate::display::key_text;
 use crate::forms::FormInput;
 use crate::site::State;
@@ -23,7 +23,7 @@ const LIMIT: u64 = 20;
 pub(super) fn mount(setup: &mut Setup, state: &Arc<State>) {
     setup.route(
         &format!("{}/{{app}}/{{model}}/autocomplete", state.path),
-        get(handler!(state, suggest, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String)>)),
+        get(handler!(state, suggest, db: Db, visit: Visit, path: Path<(String, String)>)),
     );
 }
 
@@ -31,21 +31,14 @@ pub(super) fn mount(setup: &mut Setup, state: &Arc<State>) {
 async fn suggest(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model)): Path<(String, String)>,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
+    let (v, admin) = match visit.model(state, &app, &model, "view").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    let admin = match model_for(state, &v, &app, &model, "view").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let params = FormInput::parse(uri.query().unwrap_or("").as_bytes());
+    let params = FormInput::parse(visit.uri.query().unwrap_or("").as_bytes());
     let words = params.get("_ac_q").unwrap_or("");
     let search = FormInput::parse(
         form_urlencoded::Serializer::new(String::new())

@@ -1,24 +1,18 @@
 //! The dashboard: the models the visitor may see, by app, and the latest changes.
 
 use axum::response::Response;
-use http::{HeaderMap, StatusCode, Uri};
+use http::StatusCode;
 use serde_json::{Value as J, json};
-use turbine_auth::{CurrentSession, MaybeUser};
 use turbine_orm::{Db, ModelExt};
 
-use super::{Visitor, render, visitor};
+use super::Visit;
+use super::{Visitor, render};
 use crate::audit::LogEntry;
 use crate::site::State;
 
 /// `GET /admin`.
-pub(super) async fn show(
-    state: &State,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
+pub(super) async fn show(state: &State, visit: Visit) -> Response {
+    let v = match visit.staff(state).await {
         Ok(v) => v,
         Err(res) => return res,
     };

@@ -7,18 +7,16 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, Uri};
+use http::StatusCode;
 use serde_json::{Value as J, json};
-use turbine_auth::{CurrentSession, MaybeUser};
 use turbine_core::battery::Setup;
 use turbine_core::routing::get;
 use turbine_orm::meta::{ModelMeta, OnDelete, Registry, RelationKind};
 use turbine_orm::query::{Expr, Filter, Lookup, Query};
 use turbine_orm::{Db, Value};
 
-use super::{
-    Visitor, error_page, handler, item_url, model_for, redirect_with, render, row_title, visitor,
-};
+use super::Visit;
+use super::{Visitor, error_page, handler, item_url, redirect_with, render, row_title};
 use crate::audit;
 use crate::display::key_text;
 use crate::model_admin::ModelAdmin;
@@ -33,8 +31,8 @@ const FOLLOW: u64 = 1000;
 pub(super) fn mount(setup: &mut Setup, state: &Arc<State>) {
     setup.route(
         &format!("{}/{{app}}/{{model}}/{{id}}/delete", state.path),
-        get(handler!(state, confirm_page, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String, String)>))
-            .post(handler!(state, delete_one, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String, String)>, body: Bytes)),
+        get(handler!(state, confirm_page, db: Db, visit: Visit, path: Path<(String, String, String)>))
+            .post(handler!(state, delete_one, db: Db, visit: Visit, path: Path<(String, String, String)>, body: Bytes)),
     );
 }
 
@@ -186,26 +184,16 @@ fn refusal(e: &turbine_orm::Error) -> Option<String> {
 async fn confirm_page(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model, id)): Path<(String, String, String)>,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
+    let (v, admin) = match visit.model(state, &app, &model, "delete").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    let admin = match model_for(state, &v, &app, &model, "delete").await {
-        Ok(a) => a,
+    let (key, values) = match super::form::object(state, &v, &db, admin, &id).await {
+        Ok(found) => found,
         Err(res) => return res,
-    };
-    let (key, values) = match super::form::load(&db, &admin.meta, &id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return error_page(state, &v, StatusCode::NOT_FOUND, "There is no such row.").await;
-        }
-        Err(e) => return super::server_error(state, &e.to_string()),
     };
     let title = row_title(admin.title.as_deref(), &admin.meta, &values);
     confirm(
@@ -257,27 +245,17 @@ async fn confirm(
 async fn delete_one(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model, id)): Path<(String, String, String)>,
     _body: Bytes,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
+    let (v, admin) = match visit.model(state, &app, &model, "delete").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    let admin = match model_for(state, &v, &app, &model, "delete").await {
-        Ok(a) => a,
+    let (key, values) = match super::form::object(state, &v, &db, admin, &id).await {
+        Ok(found) => found,
         Err(res) => return res,
-    };
-    let (key, values) = match super::form::load(&db, &admin.meta, &id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return error_page(state, &v, StatusCode::NOT_FOUND, "There is no such row.").await;
-        }
-        Err(e) => return super::server_error(state, &e.to_string()),
     };
     let title = row_title(admin.title.as_deref(), &admin.meta, &values);
     match delete_rows(&v, &db, admin, vec![(key, values)]).await {

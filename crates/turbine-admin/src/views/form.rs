@@ -6,9 +6,8 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, Uri};
+use http::StatusCode;
 use serde_json::{Value as J, json};
-use turbine_auth::{CurrentSession, MaybeUser};
 use turbine_core::battery::Setup;
 use turbine_core::routing::get;
 use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta, Registry, RelationKind};
@@ -17,9 +16,9 @@ use turbine_orm::query::{Filter, M2mLink, Query};
 use turbine_orm::value::null_of;
 use turbine_orm::{Db, Value};
 
+use super::Visit;
 use super::{
-    Visitor, column_index, error_page, handler, item_url, model_for, redirect_with, render,
-    row_title, visitor,
+    Visitor, column_index, error_page, handler, item_url, redirect_with, render, row_title,
 };
 use crate::audit;
 use crate::display::{input_text, key_text, show};
@@ -34,13 +33,14 @@ pub(super) fn mount(setup: &mut Setup, state: &Arc<State>) {
     let base = &state.path;
     setup.route(
         &format!("{base}/{{app}}/{{model}}/add"),
-        get(handler!(state, add_page, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String)>))
-            .post(handler!(state, add, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String)>, body: Bytes)),
+        get(handler!(state, add_page, db: Db, visit: Visit, path: Path<(String, String)>)).post(
+            handler!(state, add, db: Db, visit: Visit, path: Path<(String, String)>, body: Bytes),
+        ),
     );
     setup.route(
         &format!("{base}/{{app}}/{{model}}/{{id}}"),
-        get(handler!(state, change_page, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String, String)>))
-            .post(handler!(state, change, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String, String)>, body: Bytes)),
+        get(handler!(state, change_page, db: Db, visit: Visit, path: Path<(String, String, String)>))
+            .post(handler!(state, change, db: Db, visit: Visit, path: Path<(String, String, String)>, body: Bytes)),
     );
 }
 
@@ -61,6 +61,30 @@ pub(crate) async fn load(
         .fetch_first(db)
         .await?;
     Ok(row.map(|r| (key, super::typed(meta, r.into_values()))))
+}
+
+/// The row with key text `id` of the admin's model, or the 404 page (500 on a database error).
+pub(crate) async fn object(
+    state: &State,
+    v: &Visitor,
+    db: &Db,
+    admin: &ModelAdmin,
+    id: &str,
+) -> Result<(Value, Vec<Value>), Response> {
+    match load(db, &admin.meta, id).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(error_page(
+            state,
+            v,
+            StatusCode::NOT_FOUND,
+            &format!(
+                "There is no {} with the key `{id}`.",
+                admin.meta.verbose_name.to_lowercase()
+            ),
+        )
+        .await),
+        Err(e) => Err(super::server_error(state, &e.to_string())),
+    }
 }
 
 /// An empty row of `meta` (NULLs), with values from the query string (`?post=5` pre-fills
@@ -377,25 +401,18 @@ async fn form_page(
 async fn add_page(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model)): Path<(String, String)>,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let admin = match model_for(state, &v, &app, &model, "add").await {
-        Ok(a) => a,
+    let (v, admin) = match visit.model(state, &app, &model, "add").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
     let meta = &admin.meta;
     let mut values = blank(meta);
     // Defaults, then what the query string pre-fills.
     let _ = turbine_orm::crud::fill_defaults(meta, &mut values);
-    let initial = FormInput::parse(uri.query().unwrap_or("").as_bytes());
+    let initial = FormInput::parse(visit.uri.query().unwrap_or("").as_bytes());
     for (i, f) in meta.fields.iter().filter(|f| f.has_column()).enumerate() {
         if let Some(text) = initial.get(&f.name)
             && let Ok(v) = parse_text(text, &f.ty)
@@ -423,19 +440,12 @@ async fn add_page(
 async fn add(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let admin = match model_for(state, &v, &app, &model, "add").await {
-        Ok(a) => a,
+    let (v, admin) = match visit.model(state, &app, &model, "add").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
     save(state, &v, &db, admin, None, &FormInput::parse(&body)).await
@@ -446,35 +456,16 @@ async fn add(
 async fn change_page(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model, id)): Path<(String, String, String)>,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
+    let (v, admin) = match visit.model(state, &app, &model, "view").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    let admin = match model_for(state, &v, &app, &model, "view").await {
-        Ok(a) => a,
+    let (key, values) = match super::form::object(state, &v, &db, admin, &id).await {
+        Ok(found) => found,
         Err(res) => return res,
-    };
-    let (key, values) = match load(&db, &admin.meta, &id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return error_page(
-                state,
-                &v,
-                StatusCode::NOT_FOUND,
-                &format!(
-                    "There is no {} with the key `{id}`.",
-                    admin.meta.verbose_name.to_lowercase()
-                ),
-            )
-            .await;
-        }
-        Err(e) => return super::server_error(state, &e.to_string()),
     };
     let links = match current_links(&db, &admin.meta, &key).await {
         Ok(l) => l,
@@ -514,36 +505,17 @@ async fn current_links(
 async fn change(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model, id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
+    let (v, admin) = match visit.model(state, &app, &model, "change").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    let admin = match model_for(state, &v, &app, &model, "change").await {
-        Ok(a) => a,
+    let found = match super::form::object(state, &v, &db, admin, &id).await {
+        Ok(found) => found,
         Err(res) => return res,
-    };
-    let found = match load(&db, &admin.meta, &id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return error_page(
-                state,
-                &v,
-                StatusCode::NOT_FOUND,
-                &format!(
-                    "There is no {} with the key `{id}`.",
-                    admin.meta.verbose_name.to_lowercase()
-                ),
-            )
-            .await;
-        }
-        Err(e) => return super::server_error(state, &e.to_string()),
     };
     save(state, &v, &db, admin, Some(found), &FormInput::parse(&body)).await
 }

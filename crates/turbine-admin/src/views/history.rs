@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use axum::extract::Path;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode, Uri};
+use http::StatusCode;
 use serde_json::json;
-use turbine_auth::{CurrentSession, MaybeUser};
 use turbine_core::battery::Setup;
 use turbine_core::routing::get;
 use turbine_orm::{Db, ModelExt};
 
+use super::Visit;
 use super::dashboard::entry_json;
-use super::{error_page, handler, item_url, model_for, render, row_title, visitor};
+use super::{error_page, handler, item_url, render, row_title};
 use crate::audit::LogEntry;
 use crate::forms::FormInput;
 use crate::site::State;
@@ -23,28 +23,23 @@ const PER_PAGE: u64 = 50;
 pub(super) fn mount(setup: &mut Setup, state: &Arc<State>) {
     setup.route(
         &format!("{}/history", state.path),
-        get(handler!(state, site_log, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri)),
+        get(handler!(state, site_log, db: Db, visit: Visit)),
     );
     setup.route(
         &format!("{}/{{app}}/{{model}}/{{id}}/history", state.path),
-        get(handler!(state, object_log, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String, String)>)),
+        get(
+            handler!(state, object_log, db: Db, visit: Visit, path: Path<(String, String, String)>),
+        ),
     );
 }
 
 /// `GET /admin/history[?before=ID]`: every change to models the visitor may view.
-async fn site_log(
-    state: &State,
-    db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
+async fn site_log(state: &State, db: Db, visit: Visit) -> Response {
+    let v = match visit.staff(state).await {
         Ok(v) => v,
         Err(res) => return res,
     };
-    let params = FormInput::parse(uri.query().unwrap_or("").as_bytes());
+    let params = FormInput::parse(visit.uri.query().unwrap_or("").as_bytes());
     let before = params.get("before").and_then(|b| b.parse::<i64>().ok());
     let mut q = LogEntry::objects().order_by([LogEntry::ID.desc()]);
     if let Some(b) = before {
@@ -86,18 +81,11 @@ async fn site_log(
 async fn object_log(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model, id)): Path<(String, String, String)>,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let admin = match model_for(state, &v, &app, &model, "view").await {
-        Ok(a) => a,
+    let (v, admin) = match visit.model(state, &app, &model, "view").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
     let meta = &admin.meta;

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, Uri};
+use http::StatusCode;
 use serde_json::{Value as J, json};
-use turbine_auth::{CurrentSession, MaybeUser};
 use turbine_core::battery::Setup;
 use turbine_core::routing::get;
 use turbine_orm::backend::{Dialect, Statement};
@@ -17,10 +16,8 @@ use turbine_orm::query::convert::{coerce, parse_text};
 use turbine_orm::query::{Cursor, Expr, Filter, Lookup, OrderBy, Query};
 use turbine_orm::{Db, Row, Value};
 
-use super::{
-    Visitor, column_index, error_page, handler, item_url, model_for, redirect_with, render,
-    row_key, visitor,
-};
+use super::Visit;
+use super::{Visitor, column_index, error_page, handler, item_url, redirect_with, render, row_key};
 use crate::display::{clip, key_text, show};
 use crate::forms::FormInput;
 use crate::model_admin::{FilterKind, ModelAdmin, filter_kind, title_of};
@@ -35,8 +32,9 @@ const RESERVED: &[&str] = &["q", "o", "after", "before"];
 pub(super) fn mount(setup: &mut Setup, state: &Arc<State>) {
     setup.route(
         &format!("{}/{{app}}/{{model}}", state.path),
-        get(handler!(state, list, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String)>))
-            .post(handler!(state, bulk, db: Db, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri, path: Path<(String, String)>, body: Bytes)),
+        get(handler!(state, list, db: Db, visit: Visit, path: Path<(String, String)>)).post(
+            handler!(state, bulk, db: Db, visit: Visit, path: Path<(String, String)>, body: Bytes),
+        ),
     );
 }
 
@@ -296,21 +294,14 @@ fn related_title(state: &State, registry: &Registry, f: &FieldMeta, row: &Row) -
 async fn list(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model)): Path<(String, String)>,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
+    let (v, admin) = match visit.model(state, &app, &model, "view").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    let admin = match model_for(state, &v, &app, &model, "view").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let params = FormInput::parse(uri.query().unwrap_or("").as_bytes());
+    let params = FormInput::parse(visit.uri.query().unwrap_or("").as_bytes());
     match page(state, &v, &db, admin, &params, None).await {
         Ok(res) => res,
         Err(e) => super::server_error(state, &e.to_string()),
@@ -536,19 +527,12 @@ fn sidebar(state: &State, admin: &ModelAdmin, registry: &Registry, params: &Form
 async fn bulk(
     state: &State,
     db: Db,
-    user: MaybeUser,
-    session: Option<CurrentSession>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
     Path((app, model)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let v = match visitor(state, user, session, &headers, &uri).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let admin = match model_for(state, &v, &app, &model, "view").await {
-        Ok(a) => a,
+    let (v, admin) = match visit.model(state, &app, &model, "view").await {
+        Ok(found) => found,
         Err(res) => return res,
     };
     let form = FormInput::parse(&body);

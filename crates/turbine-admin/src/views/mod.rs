@@ -12,7 +12,9 @@ mod list;
 
 use std::sync::Arc;
 
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Redirect, Response};
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use serde_json::{Value as J, json};
 use turbine_auth::{CurrentSession, CurrentUser, MaybeUser};
@@ -52,8 +54,66 @@ impl Visitor {
     }
 }
 
+/// What an admin page reads from the request to know who asks: the user, their session (for
+/// its CSRF token), the headers (a message cookie) and the URI (where to come back after
+/// logging in).
+pub(crate) struct Visit {
+    user: MaybeUser,
+    session: Option<CurrentSession>,
+    headers: HeaderMap,
+    pub(crate) uri: Uri,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let user = MaybeUser::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let session =
+            <CurrentSession as OptionalFromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        Ok(Visit {
+            user,
+            session,
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+impl Visit {
+    /// The signed-in staff member, or the login page.
+    pub(crate) async fn staff(&self, state: &State) -> Result<Visitor, Response> {
+        visitor(
+            state,
+            self.user.clone(),
+            self.session.clone(),
+            &self.headers,
+            &self.uri,
+        )
+        .await
+    }
+
+    /// The staff member and the registered model at `{app}/{model}`, which they may
+    /// `action`; else the login, 404 or 403 page.
+    pub(crate) async fn model<'s>(
+        &self,
+        state: &'s State,
+        app: &str,
+        model: &str,
+        action: &str,
+    ) -> Result<(Visitor, &'s ModelAdmin), Response> {
+        let v = self.staff(state).await?;
+        let admin = model_for(state, &v, app, model, action).await?;
+        Ok((v, admin))
+    }
+}
+
 /// The signed-in staff member, or the login page (with where to come back).
-pub(crate) async fn visitor(
+async fn visitor(
     state: &State,
     user: MaybeUser,
     session: Option<CurrentSession>,
@@ -92,17 +152,7 @@ pub(crate) async fn visitor(
 }
 
 /// A cookie's value.
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
-}
+pub(crate) use turbine_auth::extract::cookie;
 
 /// A redirect that shows `message` on the next page.
 pub(crate) fn redirect_with(state: &State, to: &str, message: &str) -> Response {
@@ -221,7 +271,7 @@ pub(crate) fn server_error(state: &State, cause: &str) -> Response {
 }
 
 /// The registered model at `{app}/{model}` the visitor may `action`, or the page saying why not.
-pub(crate) async fn model_for<'s>(
+async fn model_for<'s>(
     state: &'s State,
     v: &Visitor,
     app: &str,
@@ -340,7 +390,7 @@ pub(crate) use handler;
 /// Mounts every page under the admin's path.
 pub(crate) fn mount(setup: &mut Setup, state: &Arc<State>) {
     let base = state.path.clone();
-    setup.route(&base, get(handler!(state, dashboard::show, user: MaybeUser, session: Option<CurrentSession>, headers: HeaderMap, uri: Uri)));
+    setup.route(&base, get(handler!(state, dashboard::show, visit: Visit)));
     auth::mount(setup, state);
     assets::mount(setup, &base);
     history::mount(setup, state);
