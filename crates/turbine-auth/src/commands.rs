@@ -33,7 +33,9 @@ fn explain(e: Error) -> turbine_core::Error {
     }
 }
 
-fn service(ctx: &Context) -> turbine_core::Result<AuthService> {
+/// The auth service, once the database has the battery's tables (else "run `migrate` first").
+async fn service(ctx: &Context) -> turbine_core::Result<AuthService> {
+    turbine_orm::migrate::require_migrated(ctx).await?;
     Ok(ctx.require::<AuthService>()?.clone())
 }
 
@@ -112,7 +114,7 @@ pub(crate) fn commands() -> Vec<Command> {
                         .help("Read the password from the first line of stdin"),
                 ),
             |ctx, args| async move {
-                let auth = service(&ctx)?;
+                let auth = service(&ctx).await?;
                 let no_input = args.get_flag("no-input");
                 let email = match args.get_one::<String>("email") {
                     Some(e) => e.clone(),
@@ -145,7 +147,7 @@ pub(crate) fn commands() -> Vec<Command> {
                         .help("Read the password from the first line of stdin"),
                 ),
             |ctx, args| async move {
-                let auth = service(&ctx)?;
+                let auth = service(&ctx).await?;
                 let email = args.get_one::<String>("email").cloned().unwrap_or_default();
                 let mut user = auth
                     .find_by_email(&email)
@@ -164,7 +166,7 @@ pub(crate) fn commands() -> Vec<Command> {
             clap::Command::new("clearsessions")
                 .about("Delete expired sessions, refresh tokens and used or expired links"),
             |ctx, _args| async move {
-                let auth = service(&ctx)?;
+                let auth = service(&ctx).await?;
                 let now = Utc::now();
                 let sessions = auth.sessions().clear_expired().await.map_err(explain)?;
                 let refresh = RefreshToken::objects()

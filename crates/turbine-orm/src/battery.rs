@@ -276,6 +276,7 @@ impl Battery for Orm {
             setup.command(Command::new(
                 clap::Command::new("seed").about("Fill the database with the app's demo data"),
                 move |ctx, _args| async move {
+                    crate::migrate::require_migrated(&ctx).await?;
                     let db = ctx.require::<Db>()?.clone();
                     db.transaction(seed).await?;
                     println!("Seeded the database.");

@@ -496,3 +496,28 @@ fn account_commands_manage_users_from_the_shell() {
     .unwrap();
     assert!(me.contains("\"name\":\"Admin\""), "{me}");
 }
+
+#[test]
+fn commands_on_an_unmigrated_database_say_to_migrate_first() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "createsuperuser",
+            "--no-input",
+            "--email",
+            "boss@example.com",
+        ][..],
+        &["seed"][..],
+    ] {
+        let (ok, text) = run_in(dir.path(), args, "");
+        assert!(!ok, "{args:?} should fail on a fresh database");
+        assert!(
+            text.contains("the database is not migrated") && text.contains("migrate` first"),
+            "{args:?}: {text}"
+        );
+    }
+    let (ok, text) = run_in(dir.path(), &["migrate"], "");
+    assert!(ok, "{text}");
+    let (ok, text) = run_in(dir.path(), &["seed"], "");
+    assert!(ok, "{text}");
+}

@@ -345,6 +345,41 @@ pub fn commands(config: MigrationConfig) -> Vec<Command> {
     commands_with(Arc::new(move |_ctx: &Context| Ok(config.clone())))
 }
 
+/// Fails with a message naming what to run when the database is behind the app's migrations:
+/// commands that need the tables (`createsuperuser`, `seed`…) call it first, so a fresh
+/// database gets "run `migrate` first" instead of a "no such table" from the driver.
+pub async fn require_migrated(ctx: &Context) -> turbine_core::Result<()> {
+    let config = ctx.require::<Arc<MigrationConfig>>()?.clone();
+    let db = ctx.require::<Db>()?.clone();
+    let set = config.set().map_err(cli)?;
+    super::apply::ensure_table(&db).await.map_err(cli)?;
+    let applied = super::apply::applied(&db).await.map_err(cli)?;
+    let pending: Vec<&str> = set
+        .migrations()
+        .iter()
+        .map(|m| m.name.as_str())
+        .filter(|name| !applied.iter().any(|a| a.name == *name))
+        .collect();
+    match pending.first() {
+        None => Ok(()),
+        Some(first) => {
+            let program = std::env::args()
+                .next()
+                .and_then(|p| {
+                    std::path::Path::new(&p)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "app".into());
+            Err(turbine_core::Error::Usage(format!(
+                "the database is not migrated: {} migration{} not applied ({first} first). Run `{program} migrate` first (or start the server with auto_migrate on).",
+                pending.len(),
+                if pending.len() == 1 { " is" } else { "s are" },
+            )))
+        }
+    }
+}
+
 /// The migration commands, reading their [`MigrationConfig`] from the context when they run
 /// (the ORM battery puts it there at start-up, once every battery has added its models).
 pub fn commands_from_context() -> Vec<Command> {

@@ -62,8 +62,8 @@ pub use apply::{
 };
 pub use autodetect::{detect, normalize};
 pub use commands::{
-    MakeOptions, MigrationConfig, commands, commands_from_context, makemigrations, showmigrations,
-    sqlmigrate,
+    MakeOptions, MigrationConfig, commands, commands_from_context, makemigrations,
+    require_migrated, showmigrations, sqlmigrate,
 };
 pub use file::{EXTENSION, Migration, MigrationSet};
 pub use operation::{Operation, RunSql};
