@@ -185,37 +185,47 @@ fn date_bound(f: &FieldMeta, text: &str, upper: bool) -> Result<Filter, String> 
 }
 
 /// How many rows match: exact up to [`COUNT_LIMIT`], above it Postgres' planner estimate
-/// (SQLite has none: "more than 10,000").
+/// (SQLite has none: "more than 10,000"). On Postgres the estimate comes first (the table's
+/// statistics unfiltered, `EXPLAIN` filtered): when it is far above the limit the rows are not
+/// counted at all, since counting even 10,001 matches of a search can cost more than the page.
 pub(crate) async fn count(db: &Db, meta: &ModelMeta, q: &ListQuery<'_>) -> turbine_orm::Result<J> {
-    let n = q.query.count_upto(db, COUNT_LIMIT + 1).await?;
-    if n <= COUNT_LIMIT {
-        return Ok(json!({"exact": true, "n": n, "text": thousands(n)}));
-    }
     let estimate = if db.dialect() == Dialect::Postgres {
         if q.filtered {
             planner_rows(db, &q.query).await?
         } else {
-            let row = db
-                .raw(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)",
-                    [Value::String(Some(meta.table.clone()))],
-                )
-                .fetch_optional()
-                .await?;
-            row.and_then(|r| match r.values().first() {
-                Some(Value::BigInt(Some(n))) => u64::try_from(*n).ok(),
-                _ => None,
-            })
+            table_rows(db, meta).await?
         }
     } else {
         None
     };
+    let about = |e: u64| json!({"exact": false, "n": e, "text": format!("about {}", thousands(e))});
+    if let Some(e) = estimate.filter(|e| *e > 4 * COUNT_LIMIT) {
+        return Ok(about(e));
+    }
+    let n = q.query.count_upto(db, COUNT_LIMIT + 1).await?;
+    if n <= COUNT_LIMIT {
+        return Ok(json!({"exact": true, "n": n, "text": thousands(n)}));
+    }
     Ok(match estimate.filter(|e| *e > COUNT_LIMIT) {
-        Some(e) => json!({"exact": false, "n": e, "text": format!("about {}", thousands(e))}),
-        None => {
-            json!({"exact": false, "n": n, "text": format!("more than {}", thousands(COUNT_LIMIT))})
-        }
+        Some(e) => about(e),
+        None => json!({"exact": false, "n": n, "text": format!("more than {}", thousands(COUNT_LIMIT))}),
     })
+}
+
+/// The table's row count from its statistics (Postgres `pg_class.reltuples`; `None` before
+/// the table was first analyzed).
+async fn table_rows(db: &Db, meta: &ModelMeta) -> turbine_orm::Result<Option<u64>> {
+    let row = db
+        .raw(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)",
+            [Value::String(Some(meta.table.clone()))],
+        )
+        .fetch_optional()
+        .await?;
+    Ok(row.and_then(|r| match r.values().first() {
+        Some(Value::BigInt(Some(n))) => u64::try_from(*n).ok(),
+        _ => None,
+    }))
 }
 
 /// The planner's row estimate for a query (Postgres `EXPLAIN`).
