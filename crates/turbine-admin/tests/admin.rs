@@ -1254,3 +1254,53 @@ async fn inline_rows_are_edited_added_and_deleted_with_their_parent() {
         test_db.close().await;
     }
 }
+
+#[tokio::test]
+async fn redirect_targets_from_requests_never_break_the_response() {
+    let test_db = TestDb::sqlite().await.unwrap();
+    let client = TestClient::new(app(test_db.url(), admin())).await.unwrap();
+    user(&client, "root@example.com", true, true, &[]).await;
+    let page = client
+        .get("/admin/login")
+        .send()
+        .await
+        .assert_status(200)
+        .html();
+    let token = csrf(&page);
+    // A `next` with a line break (a header injection attempt) goes to the dashboard.
+    let res = submit(
+        &client,
+        "/admin/login",
+        &token,
+        &[
+            ("email", "root@example.com"),
+            ("password", PASSWORD),
+            ("next", "/admin/x\r\nSet-Cookie: a=b"),
+        ],
+    )
+    .await;
+    res.assert_status(303).assert_header("location", "/admin");
+    let token = csrf(&client.get("/admin").send().await.assert_status(200).html());
+    seed(&client).await;
+    let id = Post::objects()
+        .first(&db(&client))
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    let res = submit(
+        &client,
+        "/admin/blog/post",
+        &token,
+        &[
+            ("action", "feature"),
+            ("ids", &id),
+            ("back", "?q=a\r\nX-Evil: 1"),
+        ],
+    )
+    .await;
+    res.assert_status(303)
+        .assert_header("location", "/admin/blog/post");
+    test_db.close().await;
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use serde_json::json;
@@ -11,7 +11,7 @@ use turbine_core::battery::Setup;
 use turbine_core::client_ip::ClientIp;
 use turbine_core::routing::{get, post};
 
-use super::{handler, redirect_with};
+use super::{handler, redirect_with, see_other};
 use crate::forms::FormInput;
 use crate::site::State;
 
@@ -35,7 +35,8 @@ fn safe_next(state: &State, next: Option<&str>) -> String {
             if n.starts_with(&state.path)
                 && !n.starts_with("//")
                 && !n.contains('\\')
-                && !n.contains("://") =>
+                && !n.contains("://")
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
         {
             n.to_string()
         }
@@ -103,7 +104,7 @@ async fn login_page(
     let query = FormInput::parse(uri.query().unwrap_or("").as_bytes());
     let next = safe_next(state, query.get("next"));
     let notice = match &user.0 {
-        Some(u) if u.is_staff || u.is_superuser => return Redirect::to(&next).into_response(),
+        Some(u) if u.is_staff || u.is_superuser => return see_other(state, &next),
         Some(u) => Some(match u.fetch().await {
             Ok(row) => format!(
                 "You are signed in as {}, who may not use the admin. Log in with a staff account.",
@@ -225,10 +226,9 @@ async fn login(
         .start_session(Some(user.id), Some(&session.key), &client(ip, &headers))
         .await
     {
-        Ok((cookie, _)) => with_cookie(
-            Redirect::to(&next).into_response(),
-            &auth.session_cookie(Some(&cookie)),
-        ),
+        Ok((cookie, _)) => {
+            with_cookie(see_other(state, &next), &auth.session_cookie(Some(&cookie)))
+        }
         Err(e) => super::server_error(state, &e.to_string()),
     }
 }

@@ -208,7 +208,9 @@ pub(crate) async fn count(db: &Db, meta: &ModelMeta, q: &ListQuery<'_>) -> turbi
     }
     Ok(match estimate.filter(|e| *e > COUNT_LIMIT) {
         Some(e) => about(e),
-        None => json!({"exact": false, "n": n, "text": format!("more than {}", thousands(COUNT_LIMIT))}),
+        None => {
+            json!({"exact": false, "n": n, "text": format!("more than {}", thousands(COUNT_LIMIT))})
+        }
     })
 }
 
@@ -548,7 +550,7 @@ async fn bulk(
     let form = FormInput::parse(&body);
     let back = form
         .get("back")
-        .filter(|b| b.starts_with('?'))
+        .filter(|b| b.starts_with('?') && b.chars().all(|c| c.is_ascii_graphic()))
         .unwrap_or("?")
         .to_string();
     let list_url = format!(

@@ -13,7 +13,7 @@ mod list;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use serde_json::{Value as J, json};
@@ -125,7 +125,7 @@ async fn visitor(
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("next", next)
             .finish();
-        Redirect::to(&format!("{}/login?{query}", state.path)).into_response()
+        see_other(state, &format!("{}/login?{query}", state.path))
     };
     let Some(user) = user.0 else {
         return Err(to_login());
@@ -154,9 +154,18 @@ async fn visitor(
 /// A cookie's value.
 pub(crate) use turbine_auth::extract::cookie;
 
+/// A `303 See Other` to `to`. Locations carry text from requests (a `next`, a list's query),
+/// so one that is not a valid header value goes to the dashboard instead.
+pub(crate) fn see_other(state: &State, to: &str) -> Response {
+    let location = HeaderValue::from_str(to)
+        .or_else(|_| HeaderValue::from_str(&state.path))
+        .unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(http::header::LOCATION, location)]).into_response()
+}
+
 /// A redirect that shows `message` on the next page.
 pub(crate) fn redirect_with(state: &State, to: &str, message: &str) -> Response {
-    let mut res = Redirect::to(to).into_response();
+    let mut res = see_other(state, to);
     let value = percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC);
     let cookie = format!(
         "{FLASH}={value}; Path={}; Max-Age=60; HttpOnly; SameSite=Lax",
