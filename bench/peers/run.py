@@ -545,6 +545,9 @@ def main() -> int:
                                "verifications": res["verifications"], "runs": res["runs"], "table_markdown": text},
                               indent=2, ensure_ascii=False) + "\n")
     log(f"raw runs and machine facts: {out}")
+    # The tables as markdown beside the JSON, ready for bench/RESULTS.md.
+    out.with_suffix(".md").write_text(text + "\n")
+    log(f"tables (markdown): {out.with_suffix('.md')}")
     if VENV_PY.exists():
         c = subprocess.run([str(VENV_PY), str(PEERS / "chart.py"), str(out), a.chart], stdout=sys.stderr)
         if c.returncode:
