@@ -43,7 +43,44 @@ pub struct TestDb {
 
 enum Cleanup {
     File(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, database: String },
+    Postgres {
+        admin_url: String,
+        database: String,
+    },
+    /// Dropped already ([`TestDb::close`]).
+    Done,
+}
+
+/// Drops a Postgres test database (ending its connections).
+async fn drop_database(admin_url: &str, database: &str) {
+    if let Ok(admin) = Db::connect(admin_url).await {
+        let _ = admin
+            .batch(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .await;
+        admin.close().await;
+    }
+}
+
+impl Drop for TestDb {
+    /// A test that panics before [`TestDb::close`] still drops its Postgres database: from a
+    /// thread of its own, since this may run inside the test's runtime.
+    fn drop(&mut self) {
+        if let Cleanup::Postgres {
+            admin_url,
+            database,
+        } = std::mem::replace(&mut self.cleanup, Cleanup::Done)
+        {
+            let cleanup = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_database(&admin_url, &database));
+                }
+            });
+            let _ = cleanup.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for TestDb {
@@ -182,18 +219,14 @@ impl TestDb {
     }
 
     /// Closes the pool and drops the database (Postgres) or the file (SQLite).
-    pub async fn close(self) {
+    pub async fn close(mut self) {
         self.db.close().await;
         if let Cleanup::Postgres {
             admin_url,
             database,
-        } = &self.cleanup
-            && let Ok(admin) = Db::connect(admin_url).await
+        } = std::mem::replace(&mut self.cleanup, Cleanup::Done)
         {
-            let _ = admin
-                .batch(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                .await;
-            admin.close().await;
+            drop_database(&admin_url, &database).await;
         }
     }
 }

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use turbine_orm::backend::{Dialect, Isolation, TxOptions};
 use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta, OnDelete};
 use turbine_orm::testing::TestDb;
-use turbine_orm::{Error, FieldValue, Value};
+use turbine_orm::{Db, Error, FieldValue, Value};
 use uuid::Uuid;
 
 fn kinds() -> ModelMeta {
@@ -485,5 +485,28 @@ async fn raw_writes_that_return_rows_run_on_a_writing_connection() -> turbine_or
         assert_eq!(ns(&db).await?, vec![5]);
         db.close().await;
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_test_database_left_unclosed_is_dropped_anyway() -> turbine_orm::Result<()> {
+    let Some(db) = TestDb::postgres().await? else {
+        return Ok(());
+    };
+    let admin_url = turbine_orm::testing::postgres_url().expect("set, since the database exists");
+    let name = db.url().rsplit('/').next().unwrap_or_default().to_string();
+    let admin = Db::connect(&admin_url).await?;
+    let exists = |admin: Db, name: String| async move {
+        admin
+            .raw("SELECT 1 FROM pg_database WHERE datname = ?", [name.into()])
+            .fetch_optional()
+            .await
+            .map(|r| r.is_some())
+    };
+    assert!(exists(admin.clone(), name.clone()).await?);
+    // As when a test panics before `close()`: the drop still removes the database.
+    drop(db);
+    assert!(!exists(admin.clone(), name).await?, "the database is gone");
+    admin.close().await;
     Ok(())
 }
