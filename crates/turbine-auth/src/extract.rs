@@ -71,7 +71,8 @@ pub enum AuthMethod {
 /// is refused with 401 problem+json and `WWW-Authenticate: Bearer`.
 ///
 /// It carries what the credentials say (id, staff and superuser flags); [`fetch`](Self::fetch)
-/// loads the full [`User`] row.
+/// gives the full [`User`] row (the one a session request already loaded, else from the
+/// database).
 #[derive(Clone)]
 pub struct CurrentUser {
     /// The user's id.
@@ -84,6 +85,8 @@ pub struct CurrentUser {
     pub method: AuthMethod,
     auth: AuthService,
     perms: Arc<tokio::sync::OnceCell<Arc<HashSet<String>>>>,
+    /// The row, when resolving the credentials loaded it (sessions).
+    row: Option<Arc<User>>,
 }
 
 impl std::fmt::Debug for CurrentUser {
@@ -105,7 +108,15 @@ impl CurrentUser {
             method,
             auth,
             perms: Arc::default(),
+            row: None,
         }
+    }
+
+    /// [`new`](Self::new), keeping the row: [`fetch`](Self::fetch) then costs no query.
+    fn with_row(user: User, method: AuthMethod, auth: AuthService) -> Self {
+        let mut me = Self::new(&user, method, auth);
+        me.row = Some(Arc::new(user));
+        me
     }
 
     /// The auth service.
@@ -113,9 +124,13 @@ impl CurrentUser {
         &self.auth
     }
 
-    /// The full user row.
+    /// The full user row: the one loaded with the request's session (as it was when the
+    /// request began), else read from the database.
     pub async fn fetch(&self) -> Result<User> {
-        self.auth.user(self.id).await
+        match &self.row {
+            Some(row) => Ok(User::clone(row)),
+            None => self.auth.user(self.id).await,
+        }
     }
 
     /// The session's store key, for a cookie-authenticated request.
@@ -309,6 +324,7 @@ pub(crate) async fn resolve(parts: &mut Parts) -> Result<Option<CurrentUser>> {
                 method: AuthMethod::Bearer { device: v.device },
                 auth: auth.clone(),
                 perms: Arc::default(),
+                row: None,
             }
         })
     } else {
@@ -322,7 +338,7 @@ pub(crate) async fn resolve(parts: &mut Parts) -> Result<Option<CurrentUser>> {
                 .filter(User::ID.eq(id) & User::IS_ACTIVE.eq(true))
                 .first(auth.db())
                 .await?
-                .map(|user| CurrentUser::new(&user, AuthMethod::Session { key }, auth.clone())),
+                .map(|user| CurrentUser::with_row(user, AuthMethod::Session { key }, auth.clone())),
             _ => None,
         }
     };
