@@ -3,9 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::SecondsFormat;
 use turbine_orm::Value;
-use turbine_orm::meta::{FieldMeta, FieldType};
+use turbine_orm::meta::FieldMeta;
 use turbine_orm::query::convert::{coerce, value_to_json};
 use turbine_orm::value::is_null;
 
@@ -34,10 +33,7 @@ pub(crate) fn show(value: &Value, f: &FieldMeta) -> Option<String> {
         Value::Bytes(Some(b)) => format!("{} bytes", b.len()),
         Value::String(Some(s)) => s.clone(),
         Value::Json(Some(j)) => j.to_string(),
-        other => match value_to_json(other) {
-            serde_json::Value::String(s) => s,
-            j => j.to_string(),
-        },
+        other => key_text(other),
     })
 }
 
@@ -46,27 +42,17 @@ pub(crate) fn input_text(value: &Value, f: &FieldMeta) -> String {
     if is_null(value) {
         return String::new();
     }
-    let value = &coerce(value.clone(), &f.ty);
-    match (value, &f.ty) {
-        (Value::ChronoDateTimeUtc(Some(t)), _) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        (Value::ChronoTime(Some(t)), _) => t.format("%H:%M:%S").to_string(),
-        (Value::Json(Some(j)), _) => serde_json::to_string_pretty(j).unwrap_or_default(),
-        (Value::Bytes(Some(b)), _) => STANDARD.encode(b),
-        (Value::String(Some(s)), _) => s.clone(),
-        (_, FieldType::DateTime) => match value_to_json(value) {
-            serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(&s)
-                .map(|t| t.to_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
-                .unwrap_or(s),
-            j => j.to_string(),
-        },
-        _ => match value_to_json(value) {
-            serde_json::Value::String(s) => s,
-            j => j.to_string(),
-        },
+    match &coerce(value.clone(), &f.ty) {
+        Value::ChronoDateTimeUtc(Some(t)) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        Value::ChronoTime(Some(t)) => t.format("%H:%M:%S").to_string(),
+        Value::Json(Some(j)) => serde_json::to_string_pretty(j).unwrap_or_default(),
+        Value::Bytes(Some(b)) => STANDARD.encode(b),
+        Value::String(Some(s)) => s.clone(),
+        other => key_text(other),
     }
 }
 
-/// Keys as text (URLs, the log, checkboxes).
+/// Values as text (keys in URLs, the log and checkboxes; numbers, dates, UUIDs in inputs).
 pub(crate) fn key_text(value: &Value) -> String {
     match value_to_json(value) {
         serde_json::Value::String(s) => s,
@@ -77,7 +63,7 @@ pub(crate) fn key_text(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use turbine_orm::meta::Choice;
+    use turbine_orm::meta::{Choice, FieldType};
 
     #[test]
     fn values_read_like_people_write_them() {

@@ -31,6 +31,8 @@ use turbine_api::store::{Store, Typed, Untyped};
 use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta, RelationKind};
 use turbine_orm::{Db, Model, Value};
 
+use crate::forms::is_m2m;
+
 /// What a bulk action does with the keys of the selected rows; `Ok` carries the message shown
 /// to the user, `Err` an error message.
 pub type ActionFn =
@@ -314,16 +316,8 @@ impl ModelAdmin {
 
     /// Whether the form may change the field.
     pub(crate) fn editable(&self, f: &FieldMeta) -> bool {
-        f.has_column()
-            && !f.primary_key
-            && !f.read_only
-            && !self.read_only.contains(&f.name)
-            && self.visible(f)
-            || matches!(
-                f.relation.as_ref().map(|r| r.kind),
-                Some(RelationKind::ManyToMany)
-            ) && !self.read_only.contains(&f.name)
-                && self.visible(f)
+        let writable = f.has_column() && !f.primary_key && !f.read_only || is_m2m(f);
+        writable && !self.read_only.contains(&f.name) && self.visible(f)
     }
 }
 

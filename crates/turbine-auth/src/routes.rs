@@ -47,10 +47,6 @@ fn accepted(detail: &str) -> Response {
         .into_response()
 }
 
-fn client(ip: ClientIp, headers: &HeaderMap) -> ClientInfo {
-    ClientInfo::of(ip.0, headers)
-}
-
 fn with_cookie(mut res: Response, cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         res.headers_mut().append(http::header::SET_COOKIE, v);
@@ -170,7 +166,7 @@ async fn login(
     let user = auth
         .authenticate(&body.email, &body.password, Some(ip.0))
         .await?;
-    let info = client(ip, &headers);
+    let info = ClientInfo::of(ip.0, &headers);
     match body.mode {
         Mode::Token => {
             let tokens = auth.issue_tokens(&user, &body.device_name, &info).await?;
@@ -300,7 +296,7 @@ async fn csrf(
         return Ok(Json(serde_json::json!({ "csrf_token": s.data.csrf_token })).into_response());
     }
     let (cookie, data) = auth
-        .start_session(None, None, &client(ip, &headers))
+        .start_session(None, None, &ClientInfo::of(ip.0, &headers))
         .await?;
     let res = Json(serde_json::json!({ "csrf_token": data.csrf_token })).into_response();
     Ok(with_cookie(res, &auth.session_cookie(Some(&cookie))))

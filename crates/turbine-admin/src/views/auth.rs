@@ -44,10 +44,6 @@ fn safe_next(state: &State, next: Option<&str>) -> String {
     }
 }
 
-fn client(ip: ClientIp, headers: &HeaderMap) -> ClientInfo {
-    ClientInfo::of(ip.0, headers)
-}
-
 fn with_cookie(mut res: Response, cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         res.headers_mut().append(http::header::SET_COOKIE, v);
@@ -127,7 +123,10 @@ async fn login_page(
     };
     match session {
         Some(s) => page(state, StatusCode::OK, &s.data.csrf_token, form, flash),
-        None => match auth.start_session(None, None, &client(ip, &headers)).await {
+        None => match auth
+            .start_session(None, None, &ClientInfo::of(ip.0, &headers))
+            .await
+        {
             Ok((cookie, data)) => with_cookie(
                 page(state, StatusCode::OK, &data.csrf_token, form, flash),
                 &auth.session_cookie(Some(&cookie)),
@@ -223,7 +222,11 @@ async fn login(
         );
     }
     match auth
-        .start_session(Some(user.id), Some(&session.key), &client(ip, &headers))
+        .start_session(
+            Some(user.id),
+            Some(&session.key),
+            &ClientInfo::of(ip.0, &headers),
+        )
         .await
     {
         Ok((cookie, _)) => {

@@ -159,9 +159,7 @@ async fn delete_rows(
         Ok::<_, turbine_orm::Error>(())
     })
     .await?;
-    if meta.app == "auth" {
-        v.user.auth().forget_permissions(None);
-    }
+    super::after_write(v, meta);
     Ok(n)
 }
 
@@ -185,13 +183,9 @@ async fn confirm_page(
     state: &State,
     db: Db,
     visit: Visit,
-    Path((app, model, id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
 ) -> Response {
-    let (v, admin) = match visit.model(state, &app, &model, "delete").await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    let (key, values) = match super::form::object(state, &v, &db, admin, &id).await {
+    let (v, admin, key, values) = match visit.object(state, &db, &path, "delete").await {
         Ok(found) => found,
         Err(res) => return res,
     };
@@ -246,14 +240,10 @@ async fn delete_one(
     state: &State,
     db: Db,
     visit: Visit,
-    Path((app, model, id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     _body: Bytes,
 ) -> Response {
-    let (v, admin) = match visit.model(state, &app, &model, "delete").await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    let (key, values) = match super::form::object(state, &v, &db, admin, &id).await {
+    let (v, admin, key, values) = match visit.object(state, &db, &path, "delete").await {
         Ok(found) => found,
         Err(res) => return res,
     };

@@ -457,13 +457,9 @@ async fn change_page(
     state: &State,
     db: Db,
     visit: Visit,
-    Path((app, model, id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
 ) -> Response {
-    let (v, admin) = match visit.model(state, &app, &model, "view").await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    let (key, values) = match super::form::object(state, &v, &db, admin, &id).await {
+    let (v, admin, key, values) = match visit.object(state, &db, &path, "view").await {
         Ok(found) => found,
         Err(res) => return res,
     };
@@ -506,18 +502,22 @@ async fn change(
     state: &State,
     db: Db,
     visit: Visit,
-    Path((app, model, id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let (v, admin) = match visit.model(state, &app, &model, "change").await {
+    let (v, admin, key, values) = match visit.object(state, &db, &path, "change").await {
         Ok(found) => found,
         Err(res) => return res,
     };
-    let found = match super::form::object(state, &v, &db, admin, &id).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    save(state, &v, &db, admin, Some(found), &FormInput::parse(&body)).await
+    save(
+        state,
+        &v,
+        &db,
+        admin,
+        Some((key, values)),
+        &FormInput::parse(&body),
+    )
+    .await
 }
 
 /// Validates and saves a form (a new row when `existing` is `None`), then redirects the way
@@ -552,127 +552,158 @@ async fn save(
         Ok(r) => r,
         Err(e) => return super::server_error(state, &e.to_string()),
     };
-    let (applied, ops) = match (parent, rows) {
-        (Ok(a), Ok(ops)) => (a, ops),
+    let errors = match (parent, rows) {
+        (Ok(applied), Ok(ops)) => {
+            let written = write(
+                db,
+                admin,
+                &v.actor(),
+                before.as_deref(),
+                values.clone(),
+                &applied,
+                &links_before,
+                &resolved,
+                ops,
+            )
+            .await;
+            match written {
+                Ok(saved) => return done(state, v, admin, form, saved),
+                Err(e) => match db_errors(meta, &e) {
+                    Some(errors) => errors,
+                    None => return super::server_error(state, &e.to_string()),
+                },
+            }
+        }
         (parent, rows) => {
             let mut errors = parent.err().unwrap_or_default();
             errors.extend(rows.err().unwrap_or_default());
-            return form_page(
-                state,
-                v,
-                db,
-                admin,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                key.as_ref(),
-                before.as_deref().unwrap_or(&values),
-                &links_before,
-                Some(form),
-                &errors,
-            )
-            .await;
+            errors
         }
     };
-    let actor = v.actor();
-    let result = db
-        .transaction(|tx| {
-            let (values, before, key, applied, links_before) = (
-                values.clone(),
-                before.clone(),
-                key.clone(),
-                &applied,
-                &links_before,
-            );
-            let actor = &actor;
-            async move {
-                let (stored, action) = match (&key, &before) {
-                    (Some(_), Some(old)) => {
-                        let changed: Vec<String> = applied
-                            .written
-                            .iter()
-                            .filter(|name| {
-                                column_index(meta, name)
-                                    .is_some_and(|i| old.get(i) != values.get(i))
-                            })
-                            .cloned()
-                            .collect();
-                        let stored = if changed.is_empty() {
-                            values
-                        } else {
-                            admin.store.update(&tx, meta, values, Some(changed)).await?
-                        };
-                        (stored, "change")
-                    }
-                    _ => (admin.store.insert(&tx, meta, values).await?, "add"),
+    form_page(
+        state,
+        v,
+        db,
+        admin,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        key.as_ref(),
+        before.as_deref().unwrap_or(&values),
+        &links_before,
+        Some(form),
+        &errors,
+    )
+    .await
+}
+
+/// What a saved form wrote.
+struct Saved {
+    key: Value,
+    title: String,
+    /// `add` or `change`.
+    action: &'static str,
+    /// Whether anything was written (the row, its links or its inline rows).
+    touched: bool,
+}
+
+/// Writes a valid form in one transaction: the row (only its changed fields), its
+/// many-to-many links, its inline rows, and a log entry for each.
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    db: &Db,
+    admin: &ModelAdmin,
+    actor: &audit::Actor,
+    before: Option<&[Value]>,
+    values: Vec<Value>,
+    applied: &forms::Applied,
+    links_before: &[(String, Vec<Value>)],
+    inlines: &[super::inline::Inline<'_>],
+    ops: Vec<super::inline::Op>,
+) -> turbine_orm::Result<Saved> {
+    let meta = &admin.meta;
+    db.transaction(|tx| async move {
+        let (stored, action) = match before {
+            Some(old) => {
+                let changed: Vec<String> = applied
+                    .written
+                    .iter()
+                    .filter(|name| {
+                        column_index(meta, name).is_some_and(|i| old.get(i) != values.get(i))
+                    })
+                    .cloned()
+                    .collect();
+                let stored = if changed.is_empty() {
+                    values
+                } else {
+                    admin.store.update(&tx, meta, values, Some(changed)).await?
                 };
-                let key = super::row_key(meta, &stored).unwrap_or(Value::BigInt(None));
-                let mut changes = audit::diff(meta, before.as_deref(), &stored);
-                for (field, keys) in &applied.links {
-                    let old: Vec<String> = links_before
-                        .iter()
-                        .find(|(n, _)| n == field)
-                        .map(|(_, k)| k.iter().map(key_text).collect())
-                        .unwrap_or_default();
-                    let mut new: Vec<String> = keys.iter().map(key_text).collect();
-                    new.sort();
-                    new.dedup();
-                    let mut old_sorted = old.clone();
-                    old_sorted.sort();
-                    if new == old_sorted && before.is_some() {
-                        continue;
-                    }
-                    let link = M2mLink::resolve(&tx, meta, field)?;
-                    link.clear(&tx, key.clone()).await?;
-                    link.add(&tx, key.clone(), keys.clone()).await?;
-                    changes[field.as_str()] = json!([old_sorted, new]);
-                }
-                let touched = changes.as_object().is_some_and(|m| !m.is_empty());
-                if touched || action == "add" {
-                    let title = row_title(admin.title.as_deref(), meta, &stored);
-                    audit::record(&tx, actor, meta, key_text(&key), title, action, changes).await?;
-                }
-                let related = super::inline::run(&tx, actor, &resolved, ops, &key).await?;
-                let touched = touched || related > 0;
-                Ok::<_, turbine_orm::Error>((key, stored, action, touched))
+                (stored, "change")
             }
-        })
-        .await;
-    let (key, stored, action, touched) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            return match db_errors(meta, &e) {
-                Some(errors) => {
-                    form_page(
-                        state,
-                        v,
-                        db,
-                        admin,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        key.as_ref(),
-                        before.as_deref().unwrap_or(&values),
-                        &links_before,
-                        Some(form),
-                        &errors,
-                    )
-                    .await
-                }
-                None => super::server_error(state, &e.to_string()),
-            };
+            None => (admin.store.insert(&tx, meta, values).await?, "add"),
+        };
+        let key = super::row_key(meta, &stored).unwrap_or(Value::BigInt(None));
+        let mut changes = audit::diff(meta, before, &stored);
+        for (field, keys) in &applied.links {
+            let mut old: Vec<String> = links_before
+                .iter()
+                .find(|(n, _)| n == field)
+                .map(|(_, k)| k.iter().map(key_text).collect())
+                .unwrap_or_default();
+            old.sort();
+            let mut new: Vec<String> = keys.iter().map(key_text).collect();
+            new.sort();
+            new.dedup();
+            if new == old && before.is_some() {
+                continue;
+            }
+            let link = M2mLink::resolve(&tx, meta, field)?;
+            link.clear(&tx, key.clone()).await?;
+            link.add(&tx, key.clone(), keys.clone()).await?;
+            changes[field.as_str()] = json!([old, new]);
         }
-    };
-    if meta.app == "auth" {
-        // Group and permission edits change what users may do: drop the cached answers.
-        v.user.auth().forget_permissions(None);
-    }
-    let title = row_title(admin.title.as_deref(), meta, &stored);
-    let name = meta.verbose_name.to_lowercase();
-    let message = match (action, touched) {
+        let title = row_title(admin.title.as_deref(), meta, &stored);
+        let mut touched = changes.as_object().is_some_and(|m| !m.is_empty());
+        if touched || action == "add" {
+            audit::record(
+                &tx,
+                actor,
+                meta,
+                key_text(&key),
+                title.clone(),
+                action,
+                changes,
+            )
+            .await?;
+        }
+        touched |= super::inline::run(&tx, actor, inlines, ops, &key).await? > 0;
+        Ok(Saved {
+            key,
+            title,
+            action,
+            touched,
+        })
+    })
+    .await
+}
+
+/// After a save: the message, and where the button pressed leads.
+fn done(
+    state: &State,
+    v: &Visitor,
+    admin: &ModelAdmin,
+    form: &FormInput,
+    saved: Saved,
+) -> Response {
+    let meta = &admin.meta;
+    super::after_write(v, meta);
+    let (name, title) = (meta.verbose_name.to_lowercase(), &saved.title);
+    let message = match (saved.action, saved.touched) {
         ("add", _) => format!("The {name} “{title}” was added."),
         (_, true) => format!("The {name} “{title}” was changed."),
         _ => format!("No fields changed on the {name} “{title}”."),
     };
     let base_url = format!("{}/{}", state.path, admin.slug());
     let to = if form.get("_continue").is_some() {
-        item_url(state, meta, &key)
+        item_url(state, meta, &saved.key)
     } else if form.get("_addanother").is_some() {
         format!("{base_url}/add")
     } else {

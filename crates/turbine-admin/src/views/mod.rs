@@ -21,7 +21,7 @@ use turbine_auth::{CurrentSession, CurrentUser, MaybeUser};
 use turbine_core::battery::Setup;
 use turbine_core::routing::get;
 use turbine_orm::meta::ModelMeta;
-use turbine_orm::{Row, Value};
+use turbine_orm::{Db, Row, Value};
 
 use crate::model_admin::{ModelAdmin, slug, title_of};
 use crate::site::State;
@@ -110,6 +110,19 @@ impl Visit {
         let admin = model_for(state, &v, app, model, action).await?;
         Ok((v, admin))
     }
+
+    /// [`model`](Self::model), and its row with the key text `id` (else the 404 page).
+    pub(crate) async fn object<'s>(
+        &self,
+        state: &'s State,
+        db: &Db,
+        (app, model, id): &(String, String, String),
+        action: &str,
+    ) -> Result<(Visitor, &'s ModelAdmin, Value, Vec<Value>), Response> {
+        let (v, admin) = self.model(state, app, model, action).await?;
+        let (key, values) = form::object(state, &v, db, admin, id).await?;
+        Ok((v, admin, key, values))
+    }
 }
 
 /// The signed-in staff member, or the login page (with where to come back).
@@ -149,6 +162,14 @@ async fn visitor(
                 .into_owned()
         }),
     })
+}
+
+/// After a write through the admin: edits to the auth battery's users, groups and permissions
+/// change what users may do, so its cached permission answers are dropped.
+pub(crate) fn after_write(v: &Visitor, meta: &ModelMeta) {
+    if meta.app == "auth" {
+        v.user.auth().forget_permissions(None);
+    }
 }
 
 /// A cookie's value.
