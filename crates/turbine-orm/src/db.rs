@@ -46,9 +46,28 @@ use crate::value::{Row, Value};
 /// A handle on the database: the pool, or one transaction.
 #[derive(Clone)]
 pub struct Db {
-    backend: Arc<dyn Backend>,
+    backend: Engine,
     shared: Arc<Shared>,
     tx: Option<Arc<TxState>>,
+}
+
+/// The backend a handle runs on. Postgres is called directly, so a query on the pool allocates
+/// no boxed future; any other backend goes through the [`Backend`] trait.
+#[derive(Clone)]
+enum Engine {
+    #[cfg(feature = "postgres")]
+    Postgres(Arc<crate::backend::postgres::PgBackend>),
+    Dyn(Arc<dyn Backend>),
+}
+
+impl Engine {
+    fn dynamic(&self) -> &dyn Backend {
+        match self {
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pg) => &**pg,
+            Engine::Dyn(backend) => &**backend,
+        }
+    }
 }
 
 /// State shared by every handle on one database.
@@ -66,20 +85,22 @@ struct TxState {
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
-            .field("dialect", &self.backend.dialect())
+            .field("dialect", &self.backend.dynamic().dialect())
             .field("in_transaction", &self.tx.is_some())
             .finish()
     }
 }
 
-/// Counts a statement and runs it with `$pool` on the pool, or with `$conn` on the
-/// transaction's connection.
+/// Counts a statement and runs it with `$pool` on the pool (`$pg` on Postgres, called
+/// directly), or with `$conn` on the transaction's connection.
 macro_rules! run {
-    ($db:expr, $pool:ident, $conn:ident, $($arg:expr),+) => {{
+    ($db:expr, $pool:ident, $pg:ident, $conn:ident, $($arg:expr),+) => {{
         $db.count();
-        match &$db.tx {
-            None => $db.backend.$pool($($arg),+).await,
-            Some(tx) => {
+        match (&$db.tx, &$db.backend) {
+            #[cfg(feature = "postgres")]
+            (None, Engine::Postgres(pg)) => pg.$pg($($arg),+).await,
+            (None, backend) => backend.dynamic().$pool($($arg),+).await,
+            (Some(tx), _) => {
                 let mut guard = tx.conn.lock().await;
                 let conn = guard.as_mut().ok_or(Error::TransactionClosed)?;
                 conn.$conn($($arg),+).await
@@ -92,10 +113,12 @@ impl Db {
     /// Connects to the database a URL names: `sqlite://path/to/file.db` (created if missing),
     /// `sqlite::memory:`, or `postgres://user@host:port/dbname`.
     pub async fn connect(url: &str) -> Result<Self> {
-        let backend: Arc<dyn Backend> = if url.starts_with("sqlite:") {
+        let backend = if url.starts_with("sqlite:") {
             #[cfg(feature = "sqlite")]
             {
-                Arc::new(crate::backend::sqlite::SqliteBackend::connect(url).await?)
+                Engine::Dyn(Arc::new(
+                    crate::backend::sqlite::SqliteBackend::connect(url).await?,
+                ))
             }
             #[cfg(not(feature = "sqlite"))]
             return Err(Error::Config(
@@ -104,7 +127,9 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             #[cfg(feature = "postgres")]
             {
-                Arc::new(crate::backend::postgres::PgBackend::connect(url).await?)
+                Engine::Postgres(Arc::new(
+                    crate::backend::postgres::PgBackend::connect(url).await?,
+                ))
             }
             #[cfg(not(feature = "postgres"))]
             return Err(Error::Config(
@@ -116,11 +141,15 @@ impl Db {
                 url.split(['@', '?']).next().unwrap_or_default()
             )));
         };
-        Ok(Self::from_backend(backend))
+        Ok(Self::on(backend))
     }
 
     /// A handle on a backend built by hand (a custom backend).
     pub fn from_backend(backend: Arc<dyn Backend>) -> Self {
+        Self::on(Engine::Dyn(backend))
+    }
+
+    fn on(backend: Engine) -> Self {
         Self {
             backend,
             shared: Arc::new(Shared {
@@ -134,7 +163,7 @@ impl Db {
 
     /// The SQL flavour.
     pub fn dialect(&self) -> Dialect {
-        self.backend.dialect()
+        self.backend.dynamic().dialect()
     }
 
     /// `true` inside a transaction.
@@ -170,30 +199,30 @@ impl Db {
 
     /// Runs a query, returning its rows.
     pub async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>> {
-        run!(self, fetch, fetch, stmt)
+        run!(self, fetch, run_fetch, fetch, stmt)
     }
 
     /// Runs a query and hands each row to `each` as [`Fields`](crate::value::Fields), decoded straight from the
     /// driver's row where the backend can (the typed models' read path).
     pub(crate) async fn fetch_each(&self, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
-        run!(self, fetch_each, fetch_each, stmt, each)
+        run!(self, fetch_each, run_fetch_each, fetch_each, stmt, each)
     }
 
     /// Runs a writing statement that returns rows (`INSERT … RETURNING`): on SQLite it must run
     /// on the writer, where [`fetch`](Self::fetch) would use a read-only connection.
     pub async fn fetch_write(&self, stmt: &Statement) -> Result<Vec<Row>> {
-        run!(self, fetch_write, fetch, stmt)
+        run!(self, fetch_write, run_fetch, fetch, stmt)
     }
 
     /// Runs a statement, returning the number of rows changed.
     pub async fn execute(&self, stmt: &Statement) -> Result<u64> {
-        run!(self, execute, execute, stmt)
+        run!(self, execute, run_execute, execute, stmt)
     }
 
     /// Runs SQL text without parameters (DDL; may hold several statements). Never put values in
     /// it: use [`raw`](Self::raw) for anything with values.
     pub async fn batch(&self, sql: &str) -> Result<()> {
-        run!(self, batch, batch, sql)
+        run!(self, batch, run_batch, batch, sql)
     }
 
     /// Raw SQL with bound parameters: `?` placeholders on every backend (on Postgres they
@@ -206,7 +235,7 @@ impl Db {
         };
         Raw {
             db: self,
-            stmt: Statement::new(sql, values.into_iter().collect()),
+            stmt: Statement::new(sql, values.into_iter().collect::<crate::backend::Params>()),
         }
     }
 
@@ -234,7 +263,7 @@ impl Db {
     {
         let (state, end) = match &self.tx {
             None => {
-                let conn = self.backend.begin(options).await?;
+                let conn = self.backend.dynamic().begin(options).await?;
                 self.count();
                 let state = Arc::new(TxState {
                     conn: Mutex::new(Some(conn)),
@@ -300,7 +329,7 @@ impl Db {
 
     /// Closes the pool (waits for checked-out connections to come back).
     pub async fn close(&self) {
-        self.backend.close().await;
+        self.backend.dynamic().close().await;
     }
 
     fn count(&self) {

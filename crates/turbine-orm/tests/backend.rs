@@ -273,6 +273,35 @@ async fn isolation_levels_are_applied_on_postgres() -> turbine_orm::Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn postgres_caches_statements_per_connection_within_a_bound() -> turbine_orm::Result<()> {
+    let Some(db) = TestDb::postgres().await? else {
+        return Ok(());
+    };
+    // One connection (a transaction's) runs 1,100 different statements, each twice. The cache
+    // keeps 1,024 texts, then starts again (closing the statements it drops on the server).
+    let prepared = db
+        .transaction(|tx| async move {
+            for i in 0..1100i64 {
+                let sql = format!("SELECT {i}::int8 + $1 AS n");
+                for _ in 0..2 {
+                    let rows = tx.raw(sql.clone(), [1i64.into()]).fetch_all().await?;
+                    assert_eq!(rows[0].decode::<i64>("n")?, i + 1);
+                }
+            }
+            let rows = tx
+                .raw("SELECT count(*) AS n FROM pg_prepared_statements", [])
+                .fetch_all()
+                .await?;
+            rows[0].decode::<i64>("n")
+        })
+        .await?;
+    // The 76 texts since the cache started again, and the count's own statement.
+    assert_eq!(prepared, 1100 - 1024 + 1);
+    db.close().await;
+    Ok(())
+}
+
 fn author_book() -> Vec<ModelMeta> {
     let author = ModelMeta::new("t", "Author")
         .field(FieldMeta::auto_id())

@@ -26,7 +26,7 @@ fn filters_bind_every_value() {
         )
     );
     assert_eq!(
-        pg.values,
+        pg.values.as_slice(),
         [
             Value::from("%50!%!_off%"),
             Value::from("draft"),
@@ -76,7 +76,7 @@ fn json_keys_per_dialect() {
         lite.sql
     );
     assert_eq!(
-        lite.values,
+        lite.values.as_slice(),
         [Value::from(r#"$."meta"."k""#), Value::from("v")]
     );
 }

@@ -59,18 +59,25 @@ impl Dialect {
 /// SQL text plus the values bound to its placeholders (never spliced into the text).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    /// The SQL, with `?` (SQLite) or `$n` (Postgres) placeholders.
-    pub sql: String,
+    /// The SQL, with `?` (SQLite) or `$n` (Postgres) placeholders: built for this statement, or
+    /// borrowed from SQL rendered once per process (the typed models' hot statements), which
+    /// then costs no copy per query.
+    pub sql: std::borrow::Cow<'static, str>,
     /// The bound values.
-    pub values: Vec<Value>,
+    pub values: Params,
 }
+
+/// The values bound to a statement: up to four inline, so the usual query (a key, a filter or
+/// two) allocates nothing for them. Built from a `Vec<Value>` with `.into()`, or with
+/// [`smallvec::smallvec!`].
+pub type Params = smallvec::SmallVec<[Value; 4]>;
 
 impl Statement {
     /// A statement.
-    pub fn new(sql: impl Into<String>, values: Vec<Value>) -> Self {
+    pub fn new(sql: impl Into<std::borrow::Cow<'static, str>>, values: impl Into<Params>) -> Self {
         Self {
             sql: sql.into(),
-            values,
+            values: values.into(),
         }
     }
 }
@@ -170,16 +177,23 @@ pub(crate) fn decode_rows<R, E: std::fmt::Display>(
     columns: Arc<[String]>,
     decode: impl Fn(&R, usize) -> std::result::Result<Value, E>,
 ) -> Result<Vec<Row>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut values = Values::with_capacity(columns.len());
-        for i in 0..columns.len() {
-            values.push(decode(row, i).map_err(|e| Error::Decode {
-                field: columns[i].clone(),
-                message: e.to_string(),
-            })?);
-        }
-        out.push(Row::from_values(columns.clone(), values));
+    rows.iter()
+        .map(|row| decode_row(row, &columns, &decode))
+        .collect()
+}
+
+/// One [`Row`] of [`decode_rows`].
+pub(crate) fn decode_row<R, E: std::fmt::Display>(
+    row: &R,
+    columns: &Arc<[String]>,
+    decode: impl Fn(&R, usize) -> std::result::Result<Value, E>,
+) -> Result<Row> {
+    let mut values = Values::with_capacity(columns.len());
+    for i in 0..columns.len() {
+        values.push(decode(row, i).map_err(|e| Error::Decode {
+            field: columns[i].clone(),
+            message: e.to_string(),
+        })?);
     }
-    Ok(out)
+    Ok(Row::from_values(columns.clone(), values))
 }

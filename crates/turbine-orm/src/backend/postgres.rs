@@ -13,15 +13,18 @@
 //! # Ok(()) }
 //! ```
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool::managed::{self, Metrics, Object, Pool, RecycleError, RecycleResult};
+use futures_util::TryStreamExt as _;
 use futures_util::future::BoxFuture;
 use sea_query_postgres::PostgresValue;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::{IsNull, ToSql, Type};
 
 use super::{Backend, Connection, Dialect, EachRow, Isolation, Statement, TxOptions};
 use crate::error::{Error, Result};
@@ -29,11 +32,11 @@ use crate::value::{Columns, Fields, Row, Value};
 
 /// A PostgreSQL database.
 pub struct PgBackend {
-    pool: Pool,
+    pool: Pool<PgManager>,
     /// Connections shared by every statement outside a transaction, taken round-robin:
     /// statements issued together on one connection are pipelined by tokio-postgres (one
     /// write and one read for many queries) instead of each taking a pooled connection.
-    shared: Vec<std::sync::RwLock<Option<Arc<Object>>>>,
+    shared: Vec<RwLock<Option<Arc<Object<PgManager>>>>>,
     next: std::sync::atomic::AtomicUsize,
 }
 
@@ -43,6 +46,242 @@ impl std::fmt::Debug for PgBackend {
             .field("max_size", &self.pool.status().max_size)
             .finish()
     }
+}
+
+/// Opens the pool's connections, each with its own statement cache.
+struct PgManager {
+    config: tokio_postgres::Config,
+}
+
+impl managed::Manager for PgManager {
+    type Type = PgClient;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> std::result::Result<PgClient, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "postgres connection closed with an error");
+            }
+        });
+        Ok(PgClient {
+            client,
+            statements: Mutex::default(),
+        })
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut PgClient,
+        _: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        if conn.client.is_closed() {
+            Err(RecycleError::message("the connection is closed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Statements prepared on one connection, by SQL and parameter types. The cache lives with the
+/// connection (across pool checkouts). SQL rendered once per process (`&'static str`, the typed
+/// models' hot statements) is found by its address, other SQL by its text with a fast hash.
+#[derive(Default)]
+struct Statements {
+    by_address: HashMap<(usize, usize), Prepared, foldhash::fast::RandomState>,
+    by_text: HashMap<Box<str>, Prepared, foldhash::fast::RandomState>,
+}
+
+/// The statements of one SQL text, one per list of parameter types (usually one).
+type Prepared = smallvec::SmallVec<[(Box<[Type]>, tokio_postgres::Statement); 1]>;
+
+/// Above this many SQL texts the cache starts again (dropping a statement closes it on the
+/// server): queries built with a varying number of parameters must not grow it without bound.
+const MAX_STATEMENTS: usize = 1024;
+
+/// A `&'static str` never changes nor moves, so its address and length stand for its text.
+fn address(sql: &'static str) -> (usize, usize) {
+    (sql.as_ptr() as usize, sql.len())
+}
+
+impl Statements {
+    fn get(&self, stmt: &Statement) -> Option<tokio_postgres::Statement> {
+        let values = &stmt.values;
+        let prepared = match &stmt.sql {
+            Cow::Borrowed(sql) => self.by_address.get(&address(sql)),
+            Cow::Owned(sql) => self.by_text.get(sql.as_str()),
+        }?;
+        let same = |types: &[Type]| {
+            types.len() == values.len() && types.iter().zip(values).all(|(t, v)| *t == pg_type(v))
+        };
+        prepared
+            .iter()
+            .find(|(types, _)| same(types))
+            .map(|(_, s)| s.clone())
+    }
+
+    fn insert(
+        &mut self,
+        stmt: &Statement,
+        types: Box<[Type]>,
+        prepared: tokio_postgres::Statement,
+    ) {
+        if self.by_address.len() + self.by_text.len() >= MAX_STATEMENTS {
+            self.by_address.clear();
+            self.by_text.clear();
+        }
+        let same_sql = match &stmt.sql {
+            Cow::Borrowed(sql) => self.by_address.entry(address(sql)).or_default(),
+            Cow::Owned(sql) => self.by_text.entry(sql.as_str().into()).or_default(),
+        };
+        same_sql.retain(|(t, _)| *t != types);
+        same_sql.push((types, prepared));
+    }
+
+    fn remove(&mut self, stmt: &Statement) {
+        match &stmt.sql {
+            Cow::Borrowed(sql) => self.by_address.remove(&address(sql)),
+            Cow::Owned(sql) => self.by_text.remove(sql.as_str()),
+        };
+    }
+}
+
+/// One connection of the pool.
+struct PgClient {
+    client: tokio_postgres::Client,
+    statements: Mutex<Statements>,
+}
+
+impl PgClient {
+    fn statements(&self) -> std::sync::MutexGuard<'_, Statements> {
+        self.statements.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The statement prepared for `stmt` on this connection: from the cache, or prepared now
+    /// (typed from the bound values) and remembered.
+    async fn prepared(&self, stmt: &Statement) -> Result<tokio_postgres::Statement> {
+        if let Some(prepared) = self.statements().get(stmt) {
+            return Ok(prepared);
+        }
+        // Boxed: the first use of a statement is rare, and its future is large.
+        Box::pin(self.prepare(stmt)).await
+    }
+
+    async fn prepare(&self, stmt: &Statement) -> Result<tokio_postgres::Statement> {
+        let types: Box<[Type]> = stmt.values.iter().map(pg_type).collect();
+        let prepared = self
+            .client
+            .prepare_typed(&stmt.sql, &types)
+            .await
+            .map_err(map_error)?;
+        self.statements().insert(stmt, types, prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Runs a query and hands each row to `row` as the driver reads it (no `Vec` of rows).
+    async fn query(
+        &self,
+        stmt: &Statement,
+        mut row: impl FnMut(&tokio_postgres::Row) -> Result<()> + Send,
+    ) -> Result<()> {
+        let mut retried = false;
+        loop {
+            let prepared = self.prepared(stmt).await?;
+            let rows = match self.client.query_raw(&prepared, params(stmt)).await {
+                Err(e) if !retried && is_stale_plan(&e) => {
+                    self.statements().remove(stmt);
+                    retried = true;
+                    continue;
+                }
+                other => other.map_err(map_error)?,
+            };
+            let mut rows = std::pin::pin!(rows);
+            while let Some(r) = rows.try_next().await.map_err(map_error)? {
+                row(&r)?;
+            }
+            return Ok(());
+        }
+    }
+
+    async fn execute(&self, stmt: &Statement) -> Result<u64> {
+        let mut retried = false;
+        loop {
+            let prepared = self.prepared(stmt).await?;
+            match self.client.execute_raw(&prepared, params(stmt)).await {
+                Err(e) if !retried && is_stale_plan(&e) => {
+                    self.statements().remove(stmt);
+                    retried = true;
+                }
+                other => return other.map_err(map_error),
+            }
+        }
+    }
+
+    async fn fetch(&self, stmt: &Statement) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        // Read off the first row: the column names shared by every row, a decoder per column.
+        let mut columns: Option<(Arc<[String]>, Vec<Decoder>)> = None;
+        self.query(stmt, |row| {
+            let (names, decoders) = columns.get_or_insert_with(|| {
+                let columns = row.columns();
+                (
+                    columns.iter().map(|c| c.name().into()).collect(),
+                    columns.iter().map(|c| decoder(c.type_())).collect(),
+                )
+            });
+            out.push(super::decode_row(row, names, |row, i| decoders[i](row, i))?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn fetch_each(&self, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
+        self.query(stmt, |row| each(&mut Fields::from_columns(&PgColumns(row))))
+            .await
+    }
+
+    async fn batch(&self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).await.map_err(map_error)
+    }
+}
+
+/// A bound value encoded for Postgres in place (no copy of the value per query).
+#[derive(Debug)]
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            Value::Bool(v) => v.to_sql(ty, out),
+            Value::SmallInt(v) => v.to_sql(ty, out),
+            Value::Int(v) => v.to_sql(ty, out),
+            Value::BigInt(v) => v.to_sql(ty, out),
+            Value::Float(v) => v.to_sql(ty, out),
+            Value::Double(v) => v.to_sql(ty, out),
+            Value::String(v) => v.as_deref().to_sql(ty, out),
+            Value::Bytes(v) => v.as_deref().to_sql(ty, out),
+            Value::Uuid(v) => v.to_sql(ty, out),
+            Value::ChronoDateTimeUtc(v) => v.to_sql(ty, out),
+            // The rest as sea-query encodes them.
+            other => PostgresValue(other.clone()).to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Every parameter is prepared with the type of its value (`pg_type`).
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+fn params(stmt: &Statement) -> impl ExactSizeIterator<Item = Param<'_>> {
+    stmt.values.iter().map(Param)
 }
 
 fn split_options(url: &str) -> Result<(String, Option<usize>)> {
@@ -75,38 +314,54 @@ impl PgBackend {
         let (url, pool_size) = split_options(url)?;
         let config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| Error::Config(format!("invalid Postgres URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let pool = Pool::builder(manager)
+        let pool = Pool::builder(PgManager { config })
             .max_size(pool_size.unwrap_or((cpus * 4).max(8)))
-            .runtime(Runtime::Tokio1)
+            .runtime(deadpool::Runtime::Tokio1)
             .wait_timeout(Some(std::time::Duration::from_secs(30)))
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;
-        drop(pool.get().await.map_err(|e| Error::Connect(e.into()))?);
+        let backend = Self {
+            shared: Vec::new(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            pool,
+        };
+        drop(backend.conn().await?);
         // A quarter of the pool (at least one, at most 8) is shared; the rest serves
         // transactions.
-        let size = pool.status().max_size;
+        let size = backend.pool.status().max_size;
         let mut shared = Vec::new();
         for _ in 0..(size / 4).clamp(1, 8) {
-            let conn = pool.get().await.map_err(|e| Error::Connect(e.into()))?;
-            shared.push(std::sync::RwLock::new(Some(Arc::new(conn))));
+            shared.push(RwLock::new(Some(Arc::new(backend.conn().await?))));
         }
-        Ok(Self {
-            pool,
-            shared,
-            next: std::sync::atomic::AtomicUsize::new(0),
-        })
+        Ok(Self { shared, ..backend })
+    }
+
+    // What `Db` calls on the pool directly (the `Backend` methods box these futures).
+
+    pub(crate) async fn run_fetch(&self, stmt: &Statement) -> Result<Vec<Row>> {
+        self.shared().await?.fetch(stmt).await
+    }
+
+    pub(crate) async fn run_fetch_each(
+        &self,
+        stmt: &Statement,
+        each: &mut EachRow<'_>,
+    ) -> Result<()> {
+        self.shared().await?.fetch_each(stmt, each).await
+    }
+
+    pub(crate) async fn run_execute(&self, stmt: &Statement) -> Result<u64> {
+        self.shared().await?.execute(stmt).await
+    }
+
+    pub(crate) async fn run_batch(&self, sql: &str) -> Result<()> {
+        // Boxed: rare (DDL, savepoints), and waiting on the pool makes a large future.
+        Box::pin(async move { self.conn().await?.batch(sql).await }).await
     }
 
     /// The next shared connection; a closed one (the server restarted) is replaced first.
-    async fn shared(&self) -> Result<Arc<Object>> {
+    async fn shared(&self) -> Result<Arc<Object<PgManager>>> {
         let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.shared.len();
         let slot = &self.shared[i];
         let conn = slot
@@ -114,21 +369,30 @@ impl PgBackend {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| Error::Connect("the database pool is closed".into()))?;
-        if !conn.is_closed() {
-            return Ok(conn);
+        if conn.client.is_closed() {
+            // Boxed: rare, and waiting on the pool makes a large future.
+            return Box::pin(self.replace(slot, conn)).await;
         }
+        Ok(conn)
+    }
+
+    async fn replace(
+        &self,
+        slot: &RwLock<Option<Arc<Object<PgManager>>>>,
+        closed: Arc<Object<PgManager>>,
+    ) -> Result<Arc<Object<PgManager>>> {
         let fresh = Arc::new(self.conn().await?);
         *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
         // The closed connection leaves the pool instead of coming back to it.
-        if let Ok(old) = Arc::try_unwrap(conn) {
+        if let Ok(old) = Arc::try_unwrap(closed) {
             drop(Object::take(old));
         }
         Ok(fresh)
     }
 
-    async fn conn(&self) -> Result<Object> {
+    async fn conn(&self) -> Result<Object<PgManager>> {
         self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => map_error(e),
+            managed::PoolError::Backend(e) => map_error(e),
             other => Error::Connect(other.into()),
         })
     }
@@ -244,25 +508,12 @@ fn decoder(ty: &Type) -> Decoder {
     }
 }
 
-fn decode_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
-    let Some(first) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let columns: Arc<[String]> = first
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
-    let decoders: Vec<Decoder> = first.columns().iter().map(|c| decoder(c.type_())).collect();
-    super::decode_rows(&rows, columns, |row, i| decoders[i](row, i))
-}
-
 /// Typed getters of [`PgColumns`]: the driver's own decoding when the column's type is the
 /// field's, else the value path (which widens `int2` into `i32`, for one).
 macro_rules! typed_getters {
     ($($getter:ident => $t:ty,)*) => {$(
         fn $getter(&self, i: usize) -> std::result::Result<Option<$t>, String> {
-            match self.row.try_get::<_, Option<$t>>(i) {
+            match self.0.try_get::<_, Option<$t>>(i) {
                 Ok(v) => Ok(v),
                 Err(_) => <Option<$t> as crate::value::FieldValue>::from_value(self.value(i)?),
             }
@@ -270,23 +521,20 @@ macro_rules! typed_getters {
     )*};
 }
 
-/// A tokio-postgres row read in place, each column by the decoder of its type.
-struct PgColumns<'r> {
-    row: &'r tokio_postgres::Row,
-    decoders: &'r [Decoder],
-}
+/// A tokio-postgres row read in place.
+struct PgColumns<'r>(&'r tokio_postgres::Row);
 
 impl Columns for PgColumns<'_> {
     fn len(&self) -> usize {
-        self.decoders.len()
+        self.0.len()
     }
 
     fn name(&self, i: usize) -> &str {
-        self.row.columns()[i].name()
+        self.0.columns()[i].name()
     }
 
     fn value(&self, i: usize) -> std::result::Result<Value, String> {
-        self.decoders[i](self.row, i).map_err(|e| e.to_string())
+        decoder(self.0.columns()[i].type_())(self.0, i).map_err(|e| e.to_string())
     }
 
     typed_getters! {
@@ -300,44 +548,6 @@ impl Columns for PgColumns<'_> {
     }
 }
 
-/// Hands each row to `each`, decoded in place (no [`Row`] of values, no column names).
-fn each_row(rows: &[tokio_postgres::Row], each: &mut EachRow<'_>) -> Result<()> {
-    let Some(first) = rows.first() else {
-        return Ok(());
-    };
-    let decoders: smallvec::SmallVec<[Decoder; 8]> =
-        first.columns().iter().map(|c| decoder(c.type_())).collect();
-    for row in rows {
-        each(&mut Fields::from_columns(&PgColumns {
-            row,
-            decoders: &decoders,
-        }))?;
-    }
-    Ok(())
-}
-
-async fn prepare(
-    client: &Object,
-    stmt: &Statement,
-    types: &[Type],
-) -> Result<tokio_postgres::Statement> {
-    client
-        .prepare_typed_cached(&stmt.sql, types)
-        .await
-        .map_err(map_error)
-}
-
-/// A statement's parameters (inline up to 8: no allocation for the usual query).
-type Params = smallvec::SmallVec<[PostgresValue; 8]>;
-
-fn params(stmt: &Statement) -> Params {
-    stmt.values.iter().cloned().map(PostgresValue).collect()
-}
-
-fn refs(params: &[PostgresValue]) -> smallvec::SmallVec<[&(dyn ToSql + Sync); 8]> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
-}
-
 /// A cached statement whose result columns changed under it (a migration altered the table):
 /// Postgres refuses it until it is prepared again.
 fn is_stale_plan(err: &tokio_postgres::Error) -> bool {
@@ -346,54 +556,13 @@ fn is_stale_plan(err: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// Runs `run` with the prepared statement; prepares it again once if its plan went stale.
-async fn with_statement<T, F, Fut>(client: &Object, stmt: &Statement, run: F) -> Result<T>
-where
-    F: Fn(tokio_postgres::Statement, Params) -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
-{
-    let types: smallvec::SmallVec<[Type; 8]> = stmt.values.iter().map(pg_type).collect();
-    let prepared = prepare(client, stmt, &types).await?;
-    match run(prepared, params(stmt)).await {
-        Err(e) if is_stale_plan(&e) => {
-            client.statement_cache.remove(&stmt.sql, &types);
-            let prepared = prepare(client, stmt, &types).await?;
-            run(prepared, params(stmt)).await.map_err(map_error)
-        }
-        other => other.map_err(map_error),
-    }
-}
-
-/// The driver's rows of a query.
-async fn query_on(client: &Object, stmt: &Statement) -> Result<Vec<tokio_postgres::Row>> {
-    with_statement(client, stmt, |prepared, params| async move {
-        client.query(&prepared, &refs(&params)).await
-    })
-    .await
-}
-
-async fn fetch_on(client: &Object, stmt: &Statement) -> Result<Vec<Row>> {
-    decode_rows(query_on(client, stmt).await?)
-}
-
-async fn fetch_each_on(client: &Object, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
-    each_row(&query_on(client, stmt).await?, each)
-}
-
-async fn execute_on(client: &Object, stmt: &Statement) -> Result<u64> {
-    with_statement(client, stmt, |prepared, params| async move {
-        client.execute(&prepared, &refs(&params)).await
-    })
-    .await
-}
-
 impl Backend for PgBackend {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
 
     fn fetch<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
-        Box::pin(async move { fetch_on(&*self.shared().await?, stmt).await })
+        Box::pin(self.run_fetch(stmt))
     }
 
     fn fetch_each<'a>(
@@ -401,7 +570,7 @@ impl Backend for PgBackend {
         stmt: &'a Statement,
         each: &'a mut EachRow<'_>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { fetch_each_on(&*self.shared().await?, stmt, each).await })
+        Box::pin(self.run_fetch_each(stmt, each))
     }
 
     fn fetch_write<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
@@ -409,17 +578,11 @@ impl Backend for PgBackend {
     }
 
     fn execute<'a>(&'a self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move { execute_on(&*self.shared().await?, stmt).await })
+        Box::pin(self.run_execute(stmt))
     }
 
     fn batch<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            self.conn()
-                .await?
-                .batch_execute(sql)
-                .await
-                .map_err(map_error)
-        })
+        Box::pin(self.run_batch(sql))
     }
 
     fn begin(&self, options: TxOptions) -> BoxFuture<'_, Result<Box<dyn Connection>>> {
@@ -436,7 +599,7 @@ impl Backend for PgBackend {
             if options.read_only {
                 begin.push_str(" READ ONLY");
             }
-            client.batch_execute(&begin).await.map_err(map_error)?;
+            client.batch(&begin).await?;
             Ok(Box::new(PgConnection {
                 client: Some(client),
             }) as Box<dyn Connection>)
@@ -456,16 +619,16 @@ impl Backend for PgBackend {
 /// A pooled connection inside a transaction.
 struct PgConnection {
     /// `None` once committed or rolled back.
-    client: Option<Object>,
+    client: Option<Object<PgManager>>,
 }
 
 impl PgConnection {
-    fn client(&self) -> Result<&Object> {
-        self.client.as_ref().ok_or(Error::TransactionClosed)
+    fn client(&self) -> Result<&PgClient> {
+        self.client.as_deref().ok_or(Error::TransactionClosed)
     }
 
     async fn end(&mut self, sql: &str) -> Result<()> {
-        let result = self.client()?.batch_execute(sql).await.map_err(map_error);
+        let result = self.client()?.batch(sql).await;
         if result.is_ok() {
             // Back to the pool, clean.
             self.client = None;
@@ -486,7 +649,7 @@ impl Drop for PgConnection {
 
 impl Connection for PgConnection {
     fn fetch<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<Vec<Row>>> {
-        Box::pin(async move { fetch_on(self.client()?, stmt).await })
+        Box::pin(async move { self.client()?.fetch(stmt).await })
     }
 
     fn fetch_each<'a>(
@@ -494,15 +657,15 @@ impl Connection for PgConnection {
         stmt: &'a Statement,
         each: &'a mut EachRow<'_>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { fetch_each_on(self.client()?, stmt, each).await })
+        Box::pin(async move { self.client()?.fetch_each(stmt, each).await })
     }
 
     fn execute<'a>(&'a mut self, stmt: &'a Statement) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move { execute_on(self.client()?, stmt).await })
+        Box::pin(async move { self.client()?.execute(stmt).await })
     }
 
     fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { self.client()?.batch_execute(sql).await.map_err(map_error) })
+        Box::pin(async move { self.client()?.batch(sql).await })
     }
 
     fn commit(&mut self) -> BoxFuture<'_, Result<()>> {

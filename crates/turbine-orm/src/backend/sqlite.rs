@@ -281,7 +281,7 @@ async fn fetch_on<'c, E>(executor: E, stmt: &Statement) -> Result<Vec<Row>>
 where
     E: sqlx::Executor<'c, Database = Sqlite>,
 {
-    let rows = sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), arguments(stmt)?)
+    let rows = sqlx::query_with(AssertSqlSafe(&*stmt.sql), arguments(stmt)?)
         .fetch_all(executor)
         .await
         .map_err(map_error)?;
@@ -293,7 +293,7 @@ where
     E: sqlx::Executor<'c, Database = Sqlite>,
 {
     Ok(
-        sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), arguments(stmt)?)
+        sqlx::query_with(AssertSqlSafe(&*stmt.sql), arguments(stmt)?)
             .execute(executor)
             .await
             .map_err(map_error)?

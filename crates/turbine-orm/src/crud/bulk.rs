@@ -191,7 +191,9 @@ fn statement(
         }
         _ => None,
     };
-    cache::statement(key, values, |_| render(meta, dialect, plan, stamps, rows))
+    cache::statement(key, values.into(), |_| {
+        render(meta, dialect, plan, stamps, rows)
+    })
 }
 
 /// The values [`render`] binds, in its order: per field, each row's key and value; the
@@ -303,9 +305,12 @@ mod tests {
         let stamp = [Value::ChronoDateTimeUtc(Some(super::super::prepare::now()))];
         let model = Some(TypeId::of::<Item>());
         let rendered = render(&m, Dialect::Postgres, &plan, &stamp, &rows()).unwrap();
-        assert_eq!(bound(0, &plan, &stamp, &rows()), rendered.values);
+        assert_eq!(bound(0, &plan, &stamp, &rows()), rendered.values.as_slice());
         let rendered_sqlite = render(&m, Dialect::Sqlite, &plan, &stamp, &rows()).unwrap();
-        assert_eq!(bound(0, &plan, &stamp, &rows()), rendered_sqlite.values);
+        assert_eq!(
+            bound(0, &plan, &stamp, &rows()),
+            rendered_sqlite.values.as_slice()
+        );
         for _ in 0..2 {
             let stmt = statement(&m, model, Dialect::Postgres, &plan, &stamp, &rows()).unwrap();
             assert_eq!(stmt, rendered);

@@ -4,9 +4,9 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{LazyLock, RwLock};
 
-use crate::backend::{Dialect, Statement};
+use crate::backend::{Dialect, Params, Statement};
 use crate::error::Result;
 use crate::value::Value;
 
@@ -37,28 +37,35 @@ pub(crate) struct Key {
 /// instructions a lookup on this hot path).
 type KeyHash = foldhash::fast::RandomState;
 
-static CACHE: LazyLock<RwLock<HashMap<Key, Arc<str>, KeyHash>>> = LazyLock::new(Default::default);
+/// Entries live as long as the process (one per model, statement and variant, a bounded set), so
+/// their SQL is leaked into `&'static str` and statements borrow it instead of copying it.
+static CACHE: LazyLock<RwLock<HashMap<Key, &'static str, KeyHash>>> =
+    LazyLock::new(Default::default);
 
 /// The statement for `key` with `values` bound: from the cache, or built by `build` (which must
 /// bind exactly `values`, in order) and remembered.
 pub(crate) fn statement(
     key: Option<Key>,
-    values: Vec<Value>,
+    values: Params,
     build: impl FnOnce(&[Value]) -> Result<Statement>,
 ) -> Result<Statement> {
     let Some(key) = key else {
         return build(&values);
     };
     if let Some(sql) = CACHE.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return Ok(Statement::new(sql.as_ref(), values));
+        return Ok(Statement::new(*sql, values));
     }
     let stmt = build(&values)?;
     // Only remember SQL whose placeholders bind the given values in the given order.
     if stmt.values == values {
-        CACHE
+        // Filled under the write lock, so two threads racing to fill it leak one copy. This
+        // statement borrows the cached text too, as every later one will.
+        let sql: &'static str = CACHE
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, Arc::from(stmt.sql.as_str()));
+            .entry(key)
+            .or_insert_with(|| Box::leak(stmt.sql.into_owned().into_boxed_str()));
+        return Ok(Statement::new(sql, stmt.values));
     }
     Ok(stmt)
 }

@@ -9,7 +9,7 @@ use sea_query::{Alias, Expr as SqExpr, ExprTrait, ReturningClause};
 
 use super::cache::{self, Key, Kind};
 use super::prepare::{column_fields, fill_insert, fill_update, validate};
-use crate::backend::{Dialect, Statement};
+use crate::backend::{Dialect, Params, Statement};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::hooks::{Change, ChangeKind};
@@ -225,7 +225,7 @@ pub(crate) async fn insert(
     let written = pairs(db, meta, values, |i| !plan.omit[i]);
     observe(db, meta, ChangeKind::Created, &values[pk], &written, true)?;
     let dialect = db.dialect();
-    let bound: Vec<Value> = values
+    let bound: Params = values
         .iter()
         .enumerate()
         .filter(|(i, _)| !plan.omit[*i])
@@ -370,7 +370,7 @@ pub(crate) async fn update(
     if positions.is_empty() {
         return Ok(filled);
     }
-    let mut bound: Vec<Value> = positions.iter().map(|&i| values[i].clone()).collect();
+    let mut bound: Params = positions.iter().map(|&i| values[i].clone()).collect();
     bound.push(values[pk].clone());
     let cache_key = if only.is_none() {
         key_of(model, dialect, Kind::Update, 0)
@@ -432,7 +432,7 @@ pub(crate) async fn delete(
     let dialect = db.dialect();
     let stmt = cache::statement(
         key_of(model, dialect, Kind::Delete, 0),
-        vec![key.clone()],
+        smallvec::smallvec![key.clone()],
         |k| {
             let mut del = sea_query::Query::delete();
             del.from_table(table(meta))
@@ -476,13 +476,17 @@ pub(crate) fn get_statement(
         .ok_or_else(|| Error::Query(format!("{} has no primary key", meta.label())))?;
     let key = coerce(key, &pk.ty);
     let dialect = db.dialect();
-    cache::statement(key_of(model, dialect, Kind::Get, 0), vec![key], |k| {
-        let mut sel = sea_query::SelectStatement::new();
-        for f in column_fields(meta) {
-            sel.expr(SqExpr::col(Alias::new(f.column.as_str())));
-        }
-        sel.from(table(meta))
-            .and_where(SqExpr::col(Alias::new(pk.column.as_str())).eq(k[0].clone()));
-        Ok(dialect.build(&sel))
-    })
+    cache::statement(
+        key_of(model, dialect, Kind::Get, 0),
+        smallvec::smallvec![key],
+        |k| {
+            let mut sel = sea_query::SelectStatement::new();
+            for f in column_fields(meta) {
+                sel.expr(SqExpr::col(Alias::new(f.column.as_str())));
+            }
+            sel.from(table(meta))
+                .and_where(SqExpr::col(Alias::new(pk.column.as_str())).eq(k[0].clone()));
+            Ok(dialect.build(&sel))
+        },
+    )
 }

@@ -16,7 +16,7 @@
 //! let q = Query::new(&post).filter(Filter::parse_lookup(&post, "views__gte", "10").unwrap());
 //! let stmt = q.to_statement(Dialect::Sqlite).unwrap();
 //! assert_eq!(stmt.sql, r#"SELECT "id", "views" FROM "blog_post" WHERE "views" >= ?"#);
-//! assert_eq!(stmt.values, [turbine_orm::Value::BigInt(Some(10))]);
+//! assert_eq!(stmt.values.as_slice(), [turbine_orm::Value::BigInt(Some(10))]);
 //! ```
 
 mod aggregate;

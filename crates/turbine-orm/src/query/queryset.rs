@@ -54,7 +54,7 @@ use super::grouped::Grouped;
 use super::order::{Field, Order, OrderBy};
 use super::paginate::{Cursor, Page, split_page};
 use super::select::Query;
-use crate::backend::{Dialect, Statement};
+use crate::backend::{Dialect, Params, Statement};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::model::{Column, Model};
@@ -360,7 +360,7 @@ impl<M: Model> QuerySet<M> {
         values: impl IntoIterator<Item = Value>,
     ) -> Result<Vec<M>> {
         let sql = super::raw::placeholders(sql, db.dialect());
-        let stmt = Statement::new(sql.into_owned(), values.into_iter().collect());
+        let stmt = Statement::new(sql.into_owned(), values.into_iter().collect::<Params>());
         let rows = db.fetch(&stmt).await?;
         let Some(first) = rows.first() else {
             return Ok(Vec::new());
