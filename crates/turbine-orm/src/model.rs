@@ -194,10 +194,13 @@ impl<M: Model> FieldValue for ForeignKey<M> {
     fn from_value(value: Value) -> std::result::Result<Self, String> {
         M::Key::from_value(value).map(Self::new)
     }
-    fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+    fn from_column<C: Columns + ?Sized>(row: &C, i: usize) -> std::result::Result<Self, String> {
         M::Key::from_column(row, i).map(Self::new)
     }
-    fn from_column_opt(row: &dyn Columns, i: usize) -> std::result::Result<Option<Self>, String> {
+    fn from_column_opt<C: Columns + ?Sized>(
+        row: &C,
+        i: usize,
+    ) -> std::result::Result<Option<Self>, String> {
         M::Key::from_column_opt(row, i).map(|k| k.map(Self::new))
     }
 }

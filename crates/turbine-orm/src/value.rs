@@ -237,6 +237,21 @@ enum Source<'r> {
         row: &'r dyn Columns,
         len: usize,
     },
+    /// A tokio-postgres row: the Postgres typed read path, decoded with static calls.
+    #[cfg(feature = "postgres")]
+    Pg(&'r tokio_postgres::Row),
+}
+
+impl<'r> Source<'r> {
+    /// A driver's row and its number of columns.
+    fn driver(&self) -> Option<(&'r dyn Columns, usize)> {
+        match self {
+            Source::Values { .. } => None,
+            Source::Columns { row, len } => Some((*row, *len)),
+            #[cfg(feature = "postgres")]
+            Source::Pg(row) => Some((*row as &dyn Columns, row.len())),
+        }
+    }
 }
 
 impl std::fmt::Debug for Fields<'_> {
@@ -260,10 +275,20 @@ impl<'r> Fields<'r> {
         }
     }
 
+    /// Fields read straight from a tokio-postgres row.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn from_pg(row: &'r tokio_postgres::Row) -> Self {
+        Self {
+            source: Source::Pg(row),
+            at: 0,
+        }
+    }
+
     fn column(&self, at: usize) -> String {
-        match &self.source {
-            Source::Values { columns, .. } => columns.get(at).cloned(),
-            Source::Columns { row, len } => (at < *len).then(|| row.name(at).to_string()),
+        match (&self.source, self.source.driver()) {
+            (Source::Values { columns, .. }, _) => columns.get(at).cloned(),
+            (_, Some((row, len))) => (at < len).then(|| row.name(at).to_string()),
+            (_, None) => None,
         }
         .unwrap_or_else(|| at.to_string())
     }
@@ -275,12 +300,14 @@ impl<'r> Fields<'r> {
         let at = self.at;
         self.at += 1;
         let decoded = match &mut self.source {
+            #[cfg(feature = "postgres")]
+            Source::Pg(row) if at < row.len() => T::from_column(*row, at),
             Source::Columns { row, len } if at < *len => T::from_column(*row, at),
             Source::Values { values, .. } => match values.next() {
                 Some(value) => T::from_value(value),
                 None => Err("the row has fewer columns than the model".to_string()),
             },
-            Source::Columns { .. } => Err("the row has fewer columns than the model".to_string()),
+            _ => Err("the row has fewer columns than the model".to_string()),
         };
         match decoded {
             Ok(v) => Ok(v),
@@ -311,10 +338,11 @@ impl<'r> Fields<'r> {
     pub fn next_value(&mut self) -> Option<Value> {
         let at = self.at;
         self.at += 1;
-        match &mut self.source {
-            Source::Values { values, .. } => values.next(),
-            Source::Columns { row, len } => (at < *len).then(|| row.value(at).ok()).flatten(),
+        if let Source::Values { values, .. } = &mut self.source {
+            return values.next();
         }
+        let (row, len) = self.source.driver()?;
+        (at < len).then(|| row.value(at).ok()).flatten()
     }
 
     /// The value `offset` places ahead, without consuming anything. Only a [`Row`]'s fields
@@ -323,7 +351,7 @@ impl<'r> Fields<'r> {
     pub fn peek(&self, offset: usize) -> Option<&Value> {
         match &self.source {
             Source::Values { values, .. } => values.as_slice().get(offset),
-            Source::Columns { .. } => None,
+            _ => None,
         }
     }
 
@@ -331,20 +359,22 @@ impl<'r> Fields<'r> {
     /// anything (`select_related` looks at a joined key to tell a missing row from a present
     /// one).
     pub fn null_ahead(&self, offset: usize) -> bool {
-        match &self.source {
-            Source::Values { values, .. } => values.as_slice().get(offset).is_none_or(is_null),
-            Source::Columns { row, len } => {
+        match (&self.source, self.source.driver()) {
+            (Source::Values { values, .. }, _) => values.as_slice().get(offset).is_none_or(is_null),
+            (_, Some((row, len))) => {
                 let i = self.at + offset;
-                i >= *len || row.is_null(i)
+                i >= len || row.is_null(i)
             }
+            (_, None) => true,
         }
     }
 
     /// How many values are left.
     pub fn remaining(&self) -> usize {
-        match &self.source {
-            Source::Values { values, .. } => values.len(),
-            Source::Columns { len, .. } => len.saturating_sub(self.at),
+        match (&self.source, self.source.driver()) {
+            (Source::Values { values, .. }, _) => values.len(),
+            (_, Some((_, len))) => len.saturating_sub(self.at),
+            (_, None) => 0,
         }
     }
 }
@@ -379,12 +409,15 @@ pub trait FieldValue: Sized + Send + Sync + 'static {
 
     /// Reads column `i` of a driver's row (the typed read path, see [`Columns`]). The default
     /// goes through [`from_value`](Self::from_value); the scalar types use a typed getter.
-    fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+    fn from_column<C: Columns + ?Sized>(row: &C, i: usize) -> std::result::Result<Self, String> {
         Self::from_value(row.value(i)?)
     }
 
     /// Reads column `i` of a driver's row, NULL as `None` (what `Option<Self>` reads with).
-    fn from_column_opt(row: &dyn Columns, i: usize) -> std::result::Result<Option<Self>, String> {
+    fn from_column_opt<C: Columns + ?Sized>(
+        row: &C,
+        i: usize,
+    ) -> std::result::Result<Option<Self>, String> {
         <Option<Self>>::from_value(row.value(i)?)
     }
 }
@@ -394,15 +427,18 @@ pub trait FieldValue: Sized + Send + Sync + 'static {
 macro_rules! typed_column {
     ($getter:ident) => {
         #[inline]
-        fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+        fn from_column<C: Columns + ?Sized>(
+            row: &C,
+            i: usize,
+        ) -> std::result::Result<Self, String> {
             match row.$getter(i)? {
                 Some(v) => Ok(v),
                 None => Self::from_value(row.value(i)?),
             }
         }
         #[inline]
-        fn from_column_opt(
-            row: &dyn Columns,
+        fn from_column_opt<C: Columns + ?Sized>(
+            row: &C,
             i: usize,
         ) -> std::result::Result<Option<Self>, String> {
             row.$getter(i)
@@ -712,7 +748,7 @@ impl<T: FieldValue> FieldValue for Option<T> {
         }
     }
     #[inline]
-    fn from_column(row: &dyn Columns, i: usize) -> std::result::Result<Self, String> {
+    fn from_column<C: Columns + ?Sized>(row: &C, i: usize) -> std::result::Result<Self, String> {
         T::from_column_opt(row, i)
     }
 }

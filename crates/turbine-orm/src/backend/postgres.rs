@@ -237,7 +237,7 @@ impl PgClient {
     }
 
     async fn fetch_each(&self, stmt: &Statement, each: &mut EachRow<'_>) -> Result<()> {
-        self.query(stmt, |row| each(&mut Fields::from_columns(&PgColumns(row))))
+        self.query(stmt, |row| each(&mut Fields::from_pg(row)))
             .await
     }
 
@@ -508,12 +508,13 @@ fn decoder(ty: &Type) -> Decoder {
     }
 }
 
-/// Typed getters of [`PgColumns`]: the driver's own decoding when the column's type is the
+/// Typed getters of a tokio-postgres row: the driver's own decoding when the column's type is the
 /// field's, else the value path (which widens `int2` into `i32`, for one).
 macro_rules! typed_getters {
     ($($getter:ident => $t:ty,)*) => {$(
+        #[inline]
         fn $getter(&self, i: usize) -> std::result::Result<Option<$t>, String> {
-            match self.0.try_get::<_, Option<$t>>(i) {
+            match self.try_get::<_, Option<$t>>(i) {
                 Ok(v) => Ok(v),
                 Err(_) => <Option<$t> as crate::value::FieldValue>::from_value(self.value(i)?),
             }
@@ -521,20 +522,18 @@ macro_rules! typed_getters {
     )*};
 }
 
-/// A tokio-postgres row read in place.
-struct PgColumns<'r>(&'r tokio_postgres::Row);
-
-impl Columns for PgColumns<'_> {
+/// A tokio-postgres row read in place (the typed read path: [`Fields::from_pg`]).
+impl Columns for tokio_postgres::Row {
     fn len(&self) -> usize {
-        self.0.len()
+        tokio_postgres::Row::len(self)
     }
 
     fn name(&self, i: usize) -> &str {
-        self.0.columns()[i].name()
+        self.columns()[i].name()
     }
 
     fn value(&self, i: usize) -> std::result::Result<Value, String> {
-        decoder(self.0.columns()[i].type_())(self.0, i).map_err(|e| e.to_string())
+        decoder(self.columns()[i].type_())(self, i).map_err(|e| e.to_string())
     }
 
     typed_getters! {
