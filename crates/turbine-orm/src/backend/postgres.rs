@@ -157,16 +157,13 @@ impl PgClient {
         self.statements.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The statement prepared for `stmt` on this connection: from the cache, or prepared now
-    /// (typed from the bound values) and remembered.
-    async fn prepared(&self, stmt: &Statement) -> Result<tokio_postgres::Statement> {
-        if let Some(prepared) = self.statements().get(stmt) {
-            return Ok(prepared);
-        }
-        // Boxed: the first use of a statement is rare, and its future is large.
-        Box::pin(self.prepare(stmt)).await
+    /// The statement prepared for `stmt` on this connection, if it is in the cache.
+    fn cached(&self, stmt: &Statement) -> Option<tokio_postgres::Statement> {
+        self.statements().get(stmt)
     }
 
+    /// Prepares `stmt` (typed from its bound values) and remembers it. Callers box this future:
+    /// the first use of a statement is rare, and the future is large.
     async fn prepare(&self, stmt: &Statement) -> Result<tokio_postgres::Statement> {
         let types: Box<[Type]> = stmt.values.iter().map(pg_type).collect();
         let prepared = self
@@ -186,7 +183,10 @@ impl PgClient {
     ) -> Result<()> {
         let mut retried = false;
         loop {
-            let prepared = self.prepared(stmt).await?;
+            let prepared = match self.cached(stmt) {
+                Some(prepared) => prepared,
+                None => Box::pin(self.prepare(stmt)).await?,
+            };
             let rows = match self.client.query_raw(&prepared, params(stmt)).await {
                 Err(e) if !retried && is_stale_plan(&e) => {
                     self.statements().remove(stmt);
@@ -206,7 +206,10 @@ impl PgClient {
     async fn execute(&self, stmt: &Statement) -> Result<u64> {
         let mut retried = false;
         loop {
-            let prepared = self.prepared(stmt).await?;
+            let prepared = match self.cached(stmt) {
+                Some(prepared) => prepared,
+                None => Box::pin(self.prepare(stmt)).await?,
+            };
             match self.client.execute_raw(&prepared, params(stmt)).await {
                 Err(e) if !retried && is_stale_plan(&e) => {
                     self.statements().remove(stmt);
