@@ -172,6 +172,7 @@ pub trait Backend: Send + Sync + 'static {
 
 /// Builds [`Row`]s from a driver's rows: `decode(row, i)` reads column `i`; a failure becomes
 /// [`Error::Decode`] naming the column.
+#[cfg(feature = "sqlite")]
 pub(crate) fn decode_rows<R, E: std::fmt::Display>(
     rows: &[R],
     columns: Arc<[String]>,
@@ -182,7 +183,8 @@ pub(crate) fn decode_rows<R, E: std::fmt::Display>(
         .collect()
 }
 
-/// One [`Row`] of [`decode_rows`].
+/// Builds one [`Row`] from a driver's row: `decode(row, i)` reads column `i`; a failure becomes
+/// [`Error::Decode`] naming the column.
 pub(crate) fn decode_row<R, E: std::fmt::Display>(
     row: &R,
     columns: &Arc<[String]>,
