@@ -118,20 +118,29 @@ fn admin() -> Admin {
 }
 
 fn app(db_url: &str, admin: Admin) -> App {
-    let models = [
+    app_with(db_url, admin, Vec::new())
+}
+
+/// [`app`] with more models, known only by metadata.
+fn app_with(db_url: &str, admin: Admin, extra: Vec<ModelMeta>) -> App {
+    let mut models = vec![
         Author::meta().clone(),
         Post::meta().clone(),
         Comment::meta().clone(),
         tag_meta(),
     ];
+    models.extend(extra.iter().cloned());
+    let orm = extra.into_iter().fold(
+        Orm::new()
+            .model::<Author>()
+            .model::<Post>()
+            .model::<Comment>()
+            .meta(tag_meta()),
+        Orm::meta,
+    );
     App::new()
         .battery(
-            Orm::new()
-                .model::<Author>()
-                .model::<Post>()
-                .model::<Comment>()
-                .meta(tag_meta())
-                .migrations(Migrations::generated(models))
+            orm.migrations(Migrations::generated(models))
                 .auto_migrate(true),
         )
         .battery(Auth::new().password_hasher(PasswordHasher::for_tests()))
@@ -272,6 +281,21 @@ async fn seed(client: &TestClient) -> (i64, i64) {
         p.insert(&db).await.unwrap();
     }
     (ada.id, bob.id)
+}
+
+/// A log entry of a change to `model`'s row `object_id`, as the admin writes one.
+fn change_entry(model: &str, object_id: &str, changes: serde_json::Value) -> LogEntry {
+    LogEntry {
+        id: 0,
+        action_time: Utc::now(),
+        user_id: None,
+        user_email: "root@example.com".into(),
+        model: model.into(),
+        object_id: object_id.into(),
+        object_repr: object_id.into(),
+        action: "change".into(),
+        changes,
+    }
 }
 
 /// A page's HTML with the escapes of `/` and `&` undone, to look for URLs in it.
@@ -1303,4 +1327,119 @@ async fn redirect_targets_from_requests_never_break_the_response() {
     res.assert_status(303)
         .assert_header("location", "/admin/blog/post");
     test_db.close().await;
+}
+
+#[tokio::test]
+async fn history_names_the_rows_foreign_keys_point_at_without_a_query_per_entry() {
+    for (client, test_db) in clients().await {
+        let (ada, bob) = seed(&client).await;
+        user(&client, "root@example.com", true, true, &[]).await;
+        let token = login(&client, "root@example.com").await;
+        let db = db(&client);
+        let post = Post::objects()
+            .filter(Post::TITLE.eq("post 0"))
+            .get(&db)
+            .await
+            .unwrap();
+        let history_url = format!("/admin/blog/post/{}/history", post.id);
+        let move_to = |author: i64| {
+            let (client, token, path) = (&client, &token, format!("/admin/blog/post/{}", post.id));
+            async move {
+                submit(
+                    client,
+                    &path,
+                    token,
+                    &[
+                        ("author", &author.to_string()),
+                        ("title", "post 0"),
+                        ("status", "published"),
+                    ],
+                )
+                .await
+                .assert_status(303);
+            }
+        };
+        move_to(bob).await;
+        // The log keeps the keys…
+        let entry = LogEntry::objects().first(&db).await.unwrap().unwrap();
+        assert_eq!(entry.changes["author"], serde_json::json!([ada, bob]));
+        // …and the history shows the rows' titles, linked to them.
+        let queries = db.query_count();
+        let page = client
+            .get(&history_url)
+            .send()
+            .await
+            .assert_status(200)
+            .html();
+        let one_entry = db.query_count() - queries;
+        for (id, name) in [(ada, "Ada"), (bob, "Bob")] {
+            let link = format!("<a href=\"/admin/blog/author/{id}\">{name}</a>");
+            assert!(page.contains(&link), "{link} in {page}");
+        }
+        // More entries naming authors: the same number of queries (one per model named).
+        move_to(ada).await;
+        move_to(bob).await;
+        move_to(ada).await;
+        let queries = db.query_count();
+        client.get(&history_url).send().await.assert_status(200);
+        assert_eq!(db.query_count() - queries, one_entry, "a query per entry");
+        // A row that is gone shows its key, unlinked; the site's log resolves titles too.
+        let mut gone = change_entry(
+            "blog.Post",
+            &post.id.to_string(),
+            serde_json::json!({"author": [ada, 9_999_999]}),
+        );
+        gone.insert(&db).await.unwrap();
+        let page = client
+            .get(&history_url)
+            .send()
+            .await
+            .assert_status(200)
+            .html();
+        assert!(page.contains("9999999") && !page.contains("/admin/blog/author/9999999"));
+        let site = client
+            .get("/admin/history")
+            .send()
+            .await
+            .assert_status(200)
+            .html();
+        assert!(site.contains(&format!("<a href=\"/admin/blog/author/{bob}\">Bob</a>")));
+        test_db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn history_lists_the_titles_of_many_to_many_keys() {
+    // A reading list of authors: known only by metadata, with a many-to-many field.
+    let shelf = ModelMeta::new("blog", "Shelf")
+        .field(FieldMeta::auto_id())
+        .field(FieldMeta::new("name", FieldType::String { max_length: 20 }))
+        .field(FieldMeta::many_to_many("authors", "blog.Author"));
+    for test_db in TestDb::all().await.unwrap() {
+        let admin = admin().model(ModelAdmin::new(shelf.clone()));
+        let client = TestClient::new(app_with(test_db.url(), admin, vec![shelf.clone()]))
+            .await
+            .unwrap();
+        let (ada, bob) = seed(&client).await;
+        user(&client, "root@example.com", true, true, &[]).await;
+        login(&client, "root@example.com").await;
+        // The admin stores a many-to-many side as the keys' texts.
+        let mut entry = change_entry(
+            "blog.Shelf",
+            "1",
+            serde_json::json!({"authors": [[ada.to_string()], [ada.to_string(), bob.to_string(), "9999999"]]}),
+        );
+        entry.insert(&db(&client)).await.unwrap();
+        let site = client
+            .get("/admin/history")
+            .send()
+            .await
+            .assert_status(200)
+            .html();
+        assert!(
+            site.contains(">Ada<") && site.contains("Ada, Bob, 9999999"),
+            "{site}"
+        );
+        test_db.close().await;
+    }
 }

@@ -11,7 +11,7 @@ use turbine_core::routing::get;
 use turbine_orm::{Db, ModelExt};
 
 use super::Visit;
-use super::dashboard::entry_json;
+use super::dashboard::{Related, entry_json};
 use super::{error_page, handler, item_url, render, row_title};
 use crate::audit::LogEntry;
 use crate::forms::FormInput;
@@ -50,16 +50,24 @@ async fn site_log(state: &State, db: Db, visit: Visit) -> Response {
         Err(e) => return super::server_error(state, &e.to_string()),
     };
     let more = entries.len() as u64 > PER_PAGE;
-    let mut shown = Vec::new();
+    let mut visible = Vec::new();
     let mut last = None;
     for e in entries.into_iter().take(PER_PAGE as usize) {
         last = Some(e.id);
         if let Some(a) = state.by_label(&e.model)
             && v.can(&a.meta, "view").await
         {
-            shown.push(entry_json(state, &e));
+            visible.push(e);
         }
     }
+    let related = match Related::load(state, &db, &visible).await {
+        Ok(r) => r,
+        Err(e) => return super::server_error(state, &e.to_string()),
+    };
+    let shown: Vec<_> = visible
+        .iter()
+        .map(|e| entry_json(state, e, &related))
+        .collect();
     let next_url = match (more, last) {
         (true, Some(id)) => Some(format!("{}/history?before={id}", state.path)),
         _ => None,
@@ -116,6 +124,10 @@ async fn object_log(
         )
         .await;
     }
+    let related = match Related::load(state, &db, &entries).await {
+        Ok(r) => r,
+        Err(e) => return super::server_error(state, &e.to_string()),
+    };
     let object = match &current {
         Some((key, values)) => {
             json!({"title": row_title(admin.title.as_deref(), meta, values), "url": item_url(state, meta, key)})
@@ -133,7 +145,7 @@ async fn object_log(
             "title": format!("History: {}", object["title"].as_str().unwrap_or("")),
             "model": super::model_json(state, admin),
             "object": object,
-            "entries": entries.iter().map(|e| entry_json(state, e)).collect::<Vec<_>>(),
+            "entries": entries.iter().map(|e| entry_json(state, e, &related)).collect::<Vec<_>>(),
             "next_url": null,
         }),
     )
