@@ -216,7 +216,7 @@ fn unknown_keys_list_the_valid_ones() {
     let e = error(parse_quote! { #[model(index(field = ["id"]))] struct A { id: i64 } });
     assert_eq!(
         e,
-        "unknown `index` attribute `field`; expected one of: fields, name"
+        "unknown `index` attribute `field`; expected one of: fields, name, kind"
     );
     let e = error(parse_quote! { struct A { id: i64, #[field(decimal(digits = 3))] d: Decimal } });
     assert_eq!(

@@ -9,7 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use turbine::orm::meta::{
-    Choice, FieldMeta, FieldType, ModelMeta, ModelRegistry, OnDelete, Ordering, RelationKind,
+    Choice, FieldMeta, FieldType, IndexKind, ModelMeta, ModelRegistry, OnDelete, Ordering,
+    RelationKind,
 };
 use turbine::orm::value::{Fields, Row};
 use turbine::orm::{Column, FieldValue, ForeignKey, Json, ManyToMany, Value};
@@ -51,6 +52,8 @@ struct Extra {
         verbose_name = "post", verbose_name_plural = "posts")]
 #[model(index(fields = ["author", "created_at"]), unique_together(fields = ["author", "slug"]),
         index(fields = ["slug"], name = "post_slug"),
+        index(fields = ["title"], kind = "trigram"),
+        index(fields = ["slug", "title"], name = "post_search", kind = "trigram"),
         check(name = "post_views_nonneg", sql = "views >= 0"))]
 struct Post {
     id: i64,
@@ -162,6 +165,14 @@ fn hand_built_post() -> ModelMeta {
         name: "post_slug".into(),
         fields: vec!["slug".into()],
         unique: false,
+        kind: IndexKind::BTree,
+    });
+    let mut m = m.trigram_index(&["title"]);
+    m.indexes.push(turbine::orm::meta::IndexMeta {
+        name: "post_search".into(),
+        fields: vec!["slug".into(), "title".into()],
+        unique: false,
+        kind: IndexKind::Trigram,
     });
     m.check("post_views_nonneg", "views >= 0")
         .ordering([Ordering::desc("created_at"), Ordering::asc("id")])

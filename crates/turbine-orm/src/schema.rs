@@ -24,7 +24,9 @@ use sea_query::{
 
 use crate::backend::Dialect;
 use crate::error::{Error, Result};
-use crate::meta::{AutoKey, FieldMeta, FieldType, IndexMeta, ModelMeta, OnDelete, RelationKind};
+use crate::meta::{
+    AutoKey, FieldMeta, FieldType, IndexKind, IndexMeta, ModelMeta, OnDelete, RelationKind,
+};
 
 /// The column type of a field on a backend.
 pub fn sql_type(field: &FieldMeta, dialect: Dialect) -> String {
@@ -134,7 +136,50 @@ pub fn foreign_key(
     Ok(Some(fk))
 }
 
-/// A `CREATE [UNIQUE] INDEX` for an index of the model.
+/// The statements that create an index of the model on `dialect`: a `CREATE [UNIQUE] INDEX`
+/// for a B-tree; for a trigram index on Postgres, `CREATE EXTENSION IF NOT EXISTS pg_trgm` and a
+/// GIN index with `gin_trgm_ops` on each column; nothing on SQLite, which has no such index.
+pub fn create_index_sql(model: &ModelMeta, index: &IndexMeta, dialect: Dialect) -> Vec<String> {
+    match (index.kind, dialect) {
+        (IndexKind::BTree, _) => vec![dialect.build_schema(&create_index(model, index))],
+        (IndexKind::Trigram, Dialect::Sqlite) => Vec::new(),
+        (IndexKind::Trigram, Dialect::Postgres) => {
+            let columns: Vec<String> = index
+                .fields
+                .iter()
+                .map(|name| {
+                    let column = model
+                        .field_named(name)
+                        .map_or(name.as_str(), |f| f.column.as_str());
+                    format!("{} gin_trgm_ops", quote(column))
+                })
+                .collect();
+            vec![
+                "CREATE EXTENSION IF NOT EXISTS pg_trgm".to_string(),
+                format!(
+                    "CREATE INDEX {} ON {} USING gin ({})",
+                    quote(&index.name),
+                    quote(&model.table),
+                    columns.join(", ")
+                ),
+            ]
+        }
+    }
+}
+
+/// The `DROP INDEX` of an index, if `dialect` has it (a trigram index exists only on Postgres).
+pub fn drop_index_sql(index: &IndexMeta, dialect: Dialect) -> Option<String> {
+    let exists = index.kind == IndexKind::BTree || dialect == Dialect::Postgres;
+    exists.then(|| dialect.build_schema(Index::drop().name(index.name.as_str())))
+}
+
+/// An identifier in double quotes (both backends), for DDL sea-query cannot express.
+pub(crate) fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// A `CREATE [UNIQUE] INDEX` for a B-tree index of the model (see [`create_index_sql`] for
+/// every kind).
 pub fn create_index(model: &ModelMeta, index: &IndexMeta) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(index.name.as_str())
@@ -163,6 +208,7 @@ pub fn field_index(model: &ModelMeta, field: &FieldMeta) -> Option<IndexMeta> {
         name: format!("{}_{}_idx", model.table, field.column),
         fields: vec![field.name.clone()],
         unique: false,
+        kind: IndexKind::BTree,
     })
 }
 
@@ -189,7 +235,7 @@ pub fn create_model(
     out.extend(
         indexes(model)
             .iter()
-            .map(|i| dialect.build_schema(&create_index(model, i))),
+            .flat_map(|i| create_index_sql(model, i, dialect)),
     );
     Ok(out)
 }

@@ -141,3 +141,24 @@ fn tables_are_unique_across_models() {
     let p = problems(vec![a, b]).join("\n");
     assert!(p.contains("table `things` is used by another model"), "{p}");
 }
+
+#[test]
+fn a_trigram_index_covers_text_fields_and_is_never_unique() {
+    let mut unique = ModelMeta::new("blog", "Note")
+        .field(FieldMeta::auto_id())
+        .field(FieldMeta::new("body", FieldType::Text))
+        .trigram_index(&["body"]);
+    unique.indexes[0].unique = true;
+    let found = problems(vec![user().trigram_index(&["email", "id"]), unique]);
+    assert_eq!(
+        found,
+        [
+            "auth.User: trigram index `auth_user_email_id_trgm` names `id`, which is not a text field",
+            "blog.Note: index `blog_note_body_trgm` is a trigram index, which cannot be unique",
+        ]
+    );
+    // Text and bounded strings are fine.
+    let mut r = ModelRegistry::new();
+    r.register(user().trigram_index(&["email"])).unwrap();
+    assert!(r.finish().is_ok());
+}

@@ -8,6 +8,7 @@ mod migrate_support;
 use migrate_models::{STEPS, destructive, label_table, models, project};
 use migrate_support::{assert_schema, count, migrate_all, migrate_to};
 use turbine_orm::migrate::{self, MigrateOptions, Progress};
+use turbine_orm::query::{Filter, Lookup, Query};
 use turbine_orm::testing::TestDb;
 use turbine_orm::{Db, Error};
 
@@ -137,6 +138,18 @@ async fn check(db: &Db, step: usize) {
             all_equal(db, "SELECT CAST(views AS TEXT) FROM blog_post").await,
             ["8", "8", "8"]
         ),
+        18 => {
+            // A trigram index: searches find the same rows on both backends.
+            let post = models(18).into_iter().find(|m| m.name == "Post").unwrap();
+            let found = Query::new(&post)
+                .filter(Filter::field("headline", Lookup::IContains("WO".into())))
+                .fetch(db)
+                .await
+                .unwrap();
+            assert_eq!(found.len(), 1, "step {step}: `Two`");
+            // (That Postgres answers them from the index is checked in migrate_commands, on a
+            // table without updated rows: here the index may not be usable by every snapshot yet.)
+        }
         _ => {}
     }
 }

@@ -10,10 +10,11 @@ use turbine_core::config::Config;
 use turbine_core::context::ContextBuilder;
 use turbine_orm::Db;
 use turbine_orm::backend::Dialect;
-use turbine_orm::meta::{FieldMeta, FieldType, ModelMeta};
+use turbine_orm::meta::{FieldMeta, FieldType, IndexKind, ModelMeta};
 use turbine_orm::migrate::{
     self, MigrateOptions, MigrationConfig, MigrationSet, Operation, Progress, Renames,
 };
+use turbine_orm::query::{Filter, Lookup, Query};
 use turbine_orm::testing::TestDb;
 
 fn note(extra: Option<FieldMeta>) -> ModelMeta {
@@ -332,6 +333,94 @@ async fn renaming_related_models_keeps_links_and_foreign_keys() {
             "cascade follows the rename"
         );
         assert_eq!(count(&db, "blog_article_tags").await, 0);
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_trigram_index_is_a_gin_index_on_postgres_and_nothing_on_sqlite() {
+    let mut p = Project::default();
+    p.make(&[note(None)], Renames::new());
+    let indexed = note(None).trigram_index(&["body"]);
+    let m = p.make(std::slice::from_ref(&indexed), Renames::new());
+    assert_eq!(
+        m.operations,
+        [Operation::AddIndex {
+            model: "notes.Note".into(),
+            name: "notes_note_body_trgm".into(),
+            fields: vec!["body".into()],
+            kind: IndexKind::Trigram,
+        }]
+    );
+    assert!(p.up_to_date(std::slice::from_ref(&indexed)));
+    let set = p.set();
+    let pg = migrate::sqlmigrate(&set, "0002", Dialect::Postgres, false).unwrap();
+    assert_eq!(
+        pg,
+        "-- 0002_notes_note_body_trgm (postgres)\n\
+         -- Create trigram index notes_note_body_trgm on notes.Note (body)\n\
+         CREATE EXTENSION IF NOT EXISTS pg_trgm;\n\
+         CREATE INDEX \"notes_note_body_trgm\" ON \"notes_note\" USING gin (\"body\" gin_trgm_ops);\n"
+    );
+    let lite = migrate::sqlmigrate(&set, "0002", Dialect::Sqlite, false).unwrap();
+    assert!(
+        lite.ends_with("(body)\n-- (nothing to run on this backend)\n"),
+        "{lite}"
+    );
+    // Rolling it back drops it on Postgres, and again runs nothing on SQLite.
+    let back = migrate::sqlmigrate(&set, "0002", Dialect::Postgres, true).unwrap();
+    assert!(
+        back.contains("DROP INDEX \"notes_note_body_trgm\""),
+        "{back}"
+    );
+    let back = migrate::sqlmigrate(&set, "0002", Dialect::Sqlite, true).unwrap();
+    assert!(back.contains("(nothing to run on this backend)"), "{back}");
+    for db in TestDb::all().await.unwrap() {
+        migrate_all(&db, &set, false).await;
+        assert_schema(&db, set.state()).await;
+        db.batch("INSERT INTO notes_note (body) VALUES ('one'), ('two'), ('three')")
+            .await
+            .unwrap();
+        let found = Query::new(&indexed)
+            .filter(Filter::field("body", Lookup::IContains("WO".into())))
+            .fetch(&db)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        if db.dialect() == Dialect::Postgres {
+            // The planner answers `ILIKE '%…%'` from the index (sequential scans off: the
+            // table is tiny). A table whose rows were updated before the index was built may
+            // not use it until older transactions end (Postgres' `indcheckxmin`).
+            let plan: Vec<String> = db
+                .transaction(|tx| async move {
+                    tx.batch("SET LOCAL enable_seqscan = off").await?;
+                    let rows = tx
+                        .raw(
+                            "EXPLAIN SELECT id FROM notes_note WHERE body ILIKE '%wo%'",
+                            [],
+                        )
+                        .fetch_all()
+                        .await?;
+                    Ok::<_, turbine_orm::Error>(
+                        rows.iter()
+                            .map(|r| r.decode::<String>("QUERY PLAN").unwrap())
+                            .collect(),
+                    )
+                })
+                .await
+                .unwrap();
+            let plan = plan.join("\n");
+            assert!(
+                plan.contains("Bitmap Index Scan on notes_note_body_trgm"),
+                "{plan}"
+            );
+        }
+        // Rolled back: gone on Postgres, and nothing to undo on SQLite.
+        migrate::rollback(&db, &set, 1, &MigrateOptions::new(), &Progress::quiet())
+            .await
+            .unwrap();
+        let first = MigrationSet::new(set.migrations()[..1].to_vec()).unwrap();
+        assert_schema(&db, first.state()).await;
         db.close().await;
     }
 }

@@ -146,6 +146,39 @@ fn files_hold_only_what_differs_from_the_defaults() {
 }
 
 #[test]
+fn a_trigram_index_names_its_kind_in_the_file_and_a_b_tree_index_does_not() {
+    let post = ModelMeta::new("blog", "Post")
+        .field(FieldMeta::auto_id())
+        .field(FieldMeta::new("title", FieldType::Text))
+        .index(&["title"])
+        .trigram_index(&["title"]);
+    let add = |i: usize| Operation::AddIndex {
+        model: "blog.Post".into(),
+        name: post.indexes[i].name.clone(),
+        fields: post.indexes[i].fields.clone(),
+        kind: post.indexes[i].kind,
+    };
+    let text = serde_json::to_string(&add(0)).unwrap();
+    assert_eq!(
+        text,
+        r#"{"op":"add_index","model":"blog.Post","name":"blog_post_title_idx","fields":["title"]}"#
+    );
+    let text = serde_json::to_string(&add(1)).unwrap();
+    assert_eq!(
+        text,
+        r#"{"op":"add_index","model":"blog.Post","name":"blog_post_title_trgm","fields":["title"],"kind":"trigram"}"#
+    );
+    let create = Operation::CreateModel {
+        model: post.clone(),
+    };
+    let m = Migration::new("0001_initial", None, vec![create, add(1)]);
+    let text = m.to_json().unwrap();
+    assert_eq!(text.matches(r#""kind": "trigram""#).count(), 2, "{text}");
+    let back = Migration::parse(&text).unwrap();
+    assert_eq!(back, m);
+}
+
+#[test]
 fn every_operation_round_trips_through_its_file() {
     let model = ModelMeta::new("shop", "Item")
         .field(FieldMeta::uuid_id())
@@ -187,6 +220,7 @@ fn every_operation_round_trips_through_its_file() {
             model: "shop.Item".into(),
             name: "shop_item_count_idx2".into(),
             fields: vec!["count".into()],
+            kind: turbine_orm::meta::IndexKind::BTree,
         },
         Operation::RemoveIndex {
             model: "shop.Item".into(),

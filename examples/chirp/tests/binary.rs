@@ -345,7 +345,8 @@ fn a_fresh_folder_migrates_seeds_and_serves_data() {
     // idempotency keys; admin: its log).
     assert_eq!(
         run(&["showmigrations"]),
-        "[ ] auth.0001_initial\n[ ] api.0001_initial\n[ ] admin.0001_initial\n[ ] 0001_initial\n"
+        "[ ] auth.0001_initial\n[ ] api.0001_initial\n[ ] admin.0001_initial\n[ ] 0001_initial\n\
+         [ ] 0002_chirp_post_body_trgm\n"
     );
     let migrated = run(&["migrate"]);
     let (auth, own) = (
@@ -355,7 +356,8 @@ fn a_fresh_folder_migrates_seeds_and_serves_data() {
     assert!(auth < own, "{migrated}");
     assert_eq!(
         run(&["showmigrations"]),
-        "[X] auth.0001_initial\n[X] api.0001_initial\n[X] admin.0001_initial\n[X] 0001_initial\n"
+        "[X] auth.0001_initial\n[X] api.0001_initial\n[X] admin.0001_initial\n[X] 0001_initial\n\
+         [X] 0002_chirp_post_body_trgm\n"
     );
     let seeded = run(&["seed"]);
     assert!(seeded.contains("Seeded"), "{seeded}");

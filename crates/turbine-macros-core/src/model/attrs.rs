@@ -27,6 +27,8 @@ pub(crate) struct IndexAttr {
     pub(crate) fields: Vec<LitStr>,
     pub(crate) name: Option<LitStr>,
     pub(crate) unique: bool,
+    /// `kind = "trigram"` (an index only).
+    pub(crate) trigram: bool,
 }
 
 /// A check constraint.
@@ -63,7 +65,7 @@ fn identifier(s: &LitStr, what: &str) -> syn::Result<()> {
 
 fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, unique: bool) -> syn::Result<IndexAttr> {
     let k = attr::key(meta);
-    let (mut fields, mut name) = (None, None);
+    let (mut fields, mut name, mut trigram) = (None, None, false);
     let mut seen = BTreeSet::new();
     attr::nested(meta, &format!("{k}(fields = [\"a\", \"b\"])"), |inner| {
         match attr::key(&inner).as_str() {
@@ -77,7 +79,22 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, unique: bool) -> syn::Resu
                 identifier(&s, "an index name")?;
                 name = Some(s);
             }
-            _ => return Err(attr::unknown(&inner, &k, &["fields", "name"])),
+            "kind" if !unique => {
+                attr::once(&mut seen, &inner)?;
+                let s = attr::string(&inner)?;
+                trigram = match s.value().as_str() {
+                    "btree" => false,
+                    "trigram" => true,
+                    other => {
+                        return Err(syn::Error::new(
+                            s.span(),
+                            format!("an index kind is `btree` or `trigram`, not `{other}`"),
+                        ));
+                    }
+                };
+            }
+            _ if unique => return Err(attr::unknown(&inner, &k, &["fields", "name"])),
+            _ => return Err(attr::unknown(&inner, &k, &["fields", "name", "kind"])),
         }
         Ok(())
     })?;
@@ -90,6 +107,7 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, unique: bool) -> syn::Resu
         fields,
         name,
         unique,
+        trigram,
     })
 }
 

@@ -221,15 +221,22 @@ fn model_meta(
     for index in &attrs.indexes {
         let fields = &index.fields;
         let unique = index.unique;
+        let kind = if index.trigram {
+            quote!(#orm::meta::IndexKind::Trigram)
+        } else {
+            quote!(#orm::meta::IndexKind::BTree)
+        };
         steps.push(match &index.name {
             Some(n) => quote! {
                 m.indexes.push(#orm::meta::IndexMeta {
                     name: ::std::string::String::from(#n),
                     fields: ::std::vec![#(::std::string::String::from(#fields)),*],
                     unique: #unique,
+                    kind: #kind,
                 });
             },
             None if unique => quote!(m = m.unique_together(&[#(#fields),*]);),
+            None if index.trigram => quote!(m = m.trigram_index(&[#(#fields),*]);),
             None => quote!(m = m.index(&[#(#fields),*]);),
         });
     }

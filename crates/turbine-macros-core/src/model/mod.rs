@@ -169,6 +169,22 @@ fn check_columns(specs: &[FieldSpec], errors: &mut Errors) {
 }
 
 /// Checks that `name` names a column field.
+/// A trigram index covers text: `String` (or `Option<String>`) fields.
+fn text_field(specs: &[FieldSpec], name: &str, at: &LitStr) -> syn::Result<()> {
+    match specs.iter().find(|f| f.name == name) {
+        Some(f) if matches!(f.kind, Kind::Plain) && !ty::named(&f.ty, &["String"]) => {
+            Err(syn::Error::new(
+                at.span(),
+                format!(
+                    "a trigram index covers `String` fields; `{name}` is of type `{}`",
+                    ty::show(&f.ty)
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn column_field(specs: &[FieldSpec], name: &str, at: &LitStr) -> syn::Result<()> {
     match specs.iter().find(|f| f.name == name) {
         Some(f) if f.has_column() => Ok(()),
@@ -203,6 +219,9 @@ fn check_references(attrs: &ModelAttrs, specs: &[FieldSpec], errors: &mut Errors
     for index in &attrs.indexes {
         for f in &index.fields {
             errors.ok(column_field(specs, &f.value(), f));
+            if index.trigram {
+                errors.ok(text_field(specs, &f.value(), f));
+            }
         }
     }
     for o in &attrs.ordering {

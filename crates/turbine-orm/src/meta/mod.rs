@@ -395,12 +395,36 @@ impl FieldMeta {
 /// An index over one or more fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexMeta {
-    /// Index name; default `<table>_<fields>_idx` (or `_uniq`).
+    /// Index name; default `<table>_<fields>_idx` (`_uniq`, `_trgm`).
     pub name: String,
     /// The fields, in order.
     pub fields: Vec<String>,
     /// A unique index (a unique-together constraint).
     pub unique: bool,
+    /// How the index is built (a B-tree unless said otherwise; migration files name only other
+    /// kinds).
+    #[serde(default, skip_serializing_if = "IndexKind::is_btree")]
+    pub kind: IndexKind,
+}
+
+/// How an index is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexKind {
+    /// The database's ordinary index: equality, ranges, ordering, prefixes.
+    #[default]
+    BTree,
+    /// Trigrams of text fields, for `contains` / `icontains` (`LIKE '%word%'`) searches on big
+    /// tables. Postgres: a GIN index with `gin_trgm_ops`, after `CREATE EXTENSION IF NOT EXISTS
+    /// pg_trgm`. SQLite has no such index: there, the index is not created (searches scan).
+    Trigram,
+}
+
+impl IndexKind {
+    /// `true` for the default kind.
+    pub fn is_btree(&self) -> bool {
+        *self == IndexKind::BTree
+    }
 }
 
 /// A check constraint.
@@ -525,6 +549,16 @@ impl ModelMeta {
         self
     }
 
+    /// Adds a trigram index over text `fields`, for `contains` / `icontains` searches on big
+    /// tables (Postgres; see [`IndexKind::Trigram`]).
+    pub fn trigram_index(mut self, fields: &[&str]) -> Self {
+        let mut index = self.index_meta(fields, false);
+        index.name = format!("{}_{}_trgm", self.table, fields.join("_"));
+        index.kind = IndexKind::Trigram;
+        self.indexes.push(index);
+        self
+    }
+
     fn index_meta(&self, fields: &[&str], unique: bool) -> IndexMeta {
         IndexMeta {
             name: format!(
@@ -535,6 +569,7 @@ impl ModelMeta {
             ),
             fields: fields.iter().map(|f| f.to_string()).collect(),
             unique,
+            kind: IndexKind::BTree,
         }
     }
 

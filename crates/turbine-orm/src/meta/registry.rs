@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use super::{AutoKey, FieldDefault, FieldMeta, FieldType, ModelMeta, OnDelete, RelationKind};
+use super::{
+    AutoKey, FieldDefault, FieldMeta, FieldType, IndexKind, ModelMeta, OnDelete, RelationKind,
+};
 
 /// Why models cannot be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -193,12 +195,27 @@ fn check_model(model: &ModelMeta, problems: &mut Vec<String>) {
     }
     for index in &model.indexes {
         for field in &index.fields {
-            if model.field_named(field).is_none_or(|f| !f.has_column()) {
-                bad(format!(
+            match model.field_named(field) {
+                Some(f) if f.has_column() => {
+                    let text = matches!(f.ty, FieldType::String { .. } | FieldType::Text);
+                    if index.kind == IndexKind::Trigram && !text {
+                        bad(format!(
+                            ": trigram index `{}` names `{field}`, which is not a text field",
+                            index.name
+                        ));
+                    }
+                }
+                _ => bad(format!(
                     ": index `{}` names `{field}`, which is not a column field",
                     index.name
-                ));
+                )),
             }
+        }
+        if index.kind == IndexKind::Trigram && index.unique {
+            bad(format!(
+                ": index `{}` is a trigram index, which cannot be unique",
+                index.name
+            ));
         }
     }
     for o in &model.ordering {

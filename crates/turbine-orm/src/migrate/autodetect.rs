@@ -352,7 +352,7 @@ fn constraint_ops(model: &str, has: &ModelMeta, lacks: &ModelMeta, add: bool) ->
     let model = model.to_owned();
     let mut ops = Vec::new();
     for index in has.indexes.iter().filter(|i| !lacks.indexes.contains(i)) {
-        let (name, fields) = (index.name.clone(), index.fields.clone());
+        let (name, fields, kind) = (index.name.clone(), index.fields.clone(), index.kind);
         let model = model.clone();
         ops.push(match (add, index.unique) {
             (true, true) => Operation::AddUnique {
@@ -364,6 +364,7 @@ fn constraint_ops(model: &str, has: &ModelMeta, lacks: &ModelMeta, add: bool) ->
                 model,
                 name,
                 fields,
+                kind,
             },
             (false, true) => Operation::RemoveUnique { model, name },
             (false, false) => Operation::RemoveIndex { model, name },

@@ -8,7 +8,7 @@ use super::compact;
 use super::sql::{self, Step};
 use crate::backend::Dialect;
 use crate::error::Result;
-use crate::meta::{FieldMeta, ModelMeta};
+use crate::meta::{FieldMeta, IndexKind, ModelMeta};
 
 /// One change to the schema. Models are named by label (`app.Model`), fields by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +86,9 @@ pub enum Operation {
         name: String,
         /// The fields, in order.
         fields: Vec<String>,
+        /// How it is built (left out of the file for a B-tree).
+        #[serde(default, skip_serializing_if = "IndexKind::is_btree")]
+        kind: IndexKind,
     },
     /// Drops an index.
     RemoveIndex {
@@ -230,7 +233,15 @@ impl Operation {
                 model,
                 name,
                 fields,
-            } => format!("Create index {name} on {model} ({})", fields.join(", ")),
+                kind,
+            } => {
+                let kind = if kind.is_btree() {
+                    "index"
+                } else {
+                    "trigram index"
+                };
+                format!("Create {kind} {name} on {model} ({})", fields.join(", "))
+            }
             RemoveIndex { model, name } => format!("Remove index {name} from {model}"),
             AddUnique {
                 model,

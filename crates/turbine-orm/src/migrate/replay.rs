@@ -5,7 +5,7 @@
 use super::State;
 use super::operation::Operation;
 use crate::error::{Error, Result};
-use crate::meta::{CheckMeta, IndexMeta};
+use crate::meta::{CheckMeta, IndexKind, IndexMeta};
 
 impl Operation {
     /// Applies the change to the state (no SQL).
@@ -100,12 +100,13 @@ impl Operation {
                 model,
                 name,
                 fields,
-            } => add_index(state, model, name, fields, false),
+                kind,
+            } => add_index(state, model, name, fields, false, *kind),
             AddUnique {
                 model,
                 name,
                 fields,
-            } => add_index(state, model, name, fields, true),
+            } => add_index(state, model, name, fields, true, IndexKind::BTree),
             RemoveIndex { model, name } => remove_index(state, model, name, false).map(drop),
             RemoveUnique { model, name } => remove_index(state, model, name, true).map(drop),
             AddCheck { model, name, sql } => {
@@ -180,6 +181,7 @@ fn add_index(
     name: &str,
     fields: &[String],
     unique: bool,
+    kind: IndexKind,
 ) -> Result<()> {
     let m = state.model_mut(model)?;
     if m.indexes.iter().any(|i| i.name == name) {
@@ -196,6 +198,7 @@ fn add_index(
         name: name.into(),
         fields: fields.to_vec(),
         unique,
+        kind,
     });
     Ok(())
 }

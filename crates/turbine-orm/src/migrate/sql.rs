@@ -8,7 +8,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_query::Value;
 
-use super::{Operation, State, sql_postgres, sqlite_rebuild};
+use super::{Operation, State, replay, sql_postgres, sqlite_rebuild};
 use crate::backend::{Dialect, Statement};
 use crate::error::{Error, Result};
 use crate::meta::{FieldDefault, FieldMeta, FieldType, ModelMeta, RelationKind};
@@ -95,13 +95,18 @@ pub(crate) fn forwards(op: &Operation, dialect: Dialect, before: &State) -> Resu
         Operation::AddIndex { model, name, .. } | Operation::AddUnique { model, name, .. } => {
             let m = after.model(model)?;
             if let Some(index) = m.indexes.iter().find(|i| &i.name == name) {
-                return Ok(vec![Step::Sql(
-                    dialect.build_schema(&schema::create_index(m, index)),
-                )]);
+                return Ok(schema::create_index_sql(m, index, dialect)
+                    .into_iter()
+                    .map(Step::Sql)
+                    .collect());
             }
         }
-        Operation::RemoveIndex { name, .. } | Operation::RemoveUnique { name, .. } => {
-            return Ok(vec![Step::Sql(drop_index(name, dialect))]);
+        Operation::RemoveIndex { model, name } | Operation::RemoveUnique { model, name } => {
+            let index = replay::find_index(before, model, name)?;
+            return Ok(schema::drop_index_sql(index, dialect)
+                .map(Step::Sql)
+                .into_iter()
+                .collect());
         }
         _ => {}
     }
@@ -193,10 +198,7 @@ fn alter_field<A: Alter>(c: &Change<'_>, old: &FieldMeta, new: &FieldMeta) -> Re
     A::alter_field(c, old, new)
 }
 
-/// An identifier in double quotes (both backends), for DDL sea-query cannot express.
-pub(crate) fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
+pub(crate) use crate::schema::quote;
 
 /// `true` for a foreign key or one-to-one (a constraint in the database).
 pub(crate) fn is_fk(field: &FieldMeta) -> bool {

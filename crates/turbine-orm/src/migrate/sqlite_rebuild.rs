@@ -254,7 +254,8 @@ pub(crate) fn rebuild(
     steps.extend(
         schema::indexes(ma)
             .iter()
-            .map(|i| Step::Sql(LITE.build_schema(&schema::create_index(ma, i)))),
+            .flat_map(|i| schema::create_index_sql(ma, i, LITE))
+            .map(Step::Sql),
     );
     Ok(steps)
 }

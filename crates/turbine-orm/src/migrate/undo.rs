@@ -59,6 +59,7 @@ impl Operation {
             RemoveIndex { model, name } | RemoveUnique { model, name } => {
                 let index = find_index(before, model, name)?;
                 let (model, name, fields) = (model.clone(), name.clone(), index.fields.clone());
+                let kind = index.kind;
                 if index.unique {
                     AddUnique {
                         model,
@@ -70,6 +71,7 @@ impl Operation {
                         model,
                         name,
                         fields,
+                        kind,
                     }
                 }
             }

@@ -9,7 +9,7 @@ use turbine_orm::migrate::{Operation, Renames, RunSql};
 use crate::migrate_support::Project;
 
 /// How many migrations [`project`] makes.
-pub const STEPS: usize = 17;
+pub const STEPS: usize = 18;
 
 /// The models after change `step` (1 = the initial models).
 pub fn models(step: usize) -> Vec<ModelMeta> {
@@ -73,6 +73,9 @@ pub fn models(step: usize) -> Vec<ModelMeta> {
     }
     if (10..13).contains(&step) {
         post = post.check("blog_post_views_nonneg", "views >= 0");
+    }
+    if step >= 18 {
+        post = post.trigram_index(&["headline", "body"]);
     }
     let mut tag = ModelMeta::new("blog", if step >= 8 { "Label" } else { "Tag" })
         .field(FieldMeta::auto_id())
