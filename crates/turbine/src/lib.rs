@@ -47,7 +47,7 @@ pub use turbine_mail as mail;
 /// The ORM battery (feature `orm`): models, metadata, the registry, values and the database handle.
 #[cfg(feature = "orm")]
 pub use turbine_orm as orm;
-/// `#[derive(Model)]` and the [`Model`](turbine_orm::Model) trait (one name for both, like
+/// `#[derive(Model)]` and the [`Model`] trait (one name for both, like
 /// serde's `Serialize`), and `#[derive(Choices)]` for string-backed enums (feature `orm`).
 #[cfg(feature = "orm")]
 pub use {

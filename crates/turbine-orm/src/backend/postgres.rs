@@ -525,7 +525,7 @@ macro_rules! typed_getters {
     )*};
 }
 
-/// A tokio-postgres row read in place (the typed read path: [`Fields::from_pg`]).
+/// A tokio-postgres row read in place: the typed read path decodes model fields from it directly.
 impl Columns for tokio_postgres::Row {
     fn len(&self) -> usize {
         tokio_postgres::Row::len(self)
