@@ -6,9 +6,10 @@
 //! (`... WHERE id BETWEEN 1 AND 1000`). Implementations: `raw` (one tokio-postgres connection,
 //! statements prepared once: the floor), `raw-pool` (deadpool-postgres checkout and
 //! `prepare_cached` per query, as a handler pays them), `orm` (Turbine's ORM as an app uses it: a
-//! `#[derive(Model)]` model, `World::get(&db, id)` and `World::objects().filter(...).all(&db)`)
-//! and `orm-raw` (the ORM's data path without the query builder and the model: `Db::raw`, rows as
-//! values, decoded field by field).
+//! `#[derive(Model)]` model, `World::get(&db, id)` and `World::objects().filter(...).all(&db)`),
+//! `orm-raw` (the ORM's data path without the query builder and the model: `Db::raw`, rows as
+//! values, decoded field by field) and `orm-qs` (`orm`, but one row through a query set,
+//! `World::objects().filter(World::ID.eq(id)).first(&db)`, whose SQL is rendered per query).
 //!
 //! Each (implementation, case) runs `--warmup` unmeasured runs, then `--runs` measured runs of
 //! `--iters-one` / `--iters-many` operations, one at a time on a current-thread runtime, and
@@ -17,7 +18,7 @@
 //! time, not in the CPU time. `bench/orm-micro/run` adds instructions per operation (callgrind).
 //!
 //! ```text
-//! bench-orm-micro [--impl raw,raw-pool,orm-raw,orm] [--case one,many] [--runs 5] [--warmup 1]
+//! bench-orm-micro [--impl raw,raw-pool,orm-raw,orm,orm-qs] [--case one,many] [--runs 5] [--warmup 1]
 //!                 [--iters-one 20000] [--iters-many 300] [--json FILE]
 //! ```
 //! Database: `BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/turbine_bench`.
@@ -46,6 +47,8 @@ enum Impl {
     RawPool(raw::RawPool),
     OrmRaw(orm::OrmRaw),
     Orm(orm::Orm),
+    /// `orm` with one row read through a query set.
+    OrmQs(orm::Orm),
 }
 
 impl Impl {
@@ -55,9 +58,10 @@ impl Impl {
             "raw-pool" => Self::RawPool(raw::RawPool::connect(url).await?),
             "orm-raw" => Self::OrmRaw(orm::OrmRaw::connect(url).await?),
             "orm" => Self::Orm(orm::Orm::connect(url).await?),
+            "orm-qs" => Self::OrmQs(orm::Orm::connect(url).await?),
             other => {
                 return Err(format!(
-                    "unknown implementation {other:?} (raw, raw-pool, orm-raw, orm)"
+                    "unknown implementation {other:?} (raw, raw-pool, orm-raw, orm, orm-qs)"
                 )
                 .into());
             }
@@ -70,6 +74,7 @@ impl Impl {
             Self::RawPool(r) => r.one(id).await?,
             Self::OrmRaw(r) => r.one(id).await?,
             Self::Orm(r) => r.one(id).await?,
+            Self::OrmQs(r) => r.one_queryset(id).await?,
         })
     }
 
@@ -78,7 +83,7 @@ impl Impl {
             Self::Raw(r) => r.many().await?,
             Self::RawPool(r) => r.many().await?,
             Self::OrmRaw(r) => r.many().await?,
-            Self::Orm(r) => r.many().await?,
+            Self::Orm(r) | Self::OrmQs(r) => r.many().await?,
         })
     }
 }
@@ -142,6 +147,7 @@ fn parse_args() -> Result<Args, AnyError> {
             "raw-pool".into(),
             "orm-raw".into(),
             "orm".into(),
+            "orm-qs".into(),
         ],
         cases: vec!["one".into(), "many".into()],
         runs: 5,

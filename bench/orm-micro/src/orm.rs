@@ -1,5 +1,8 @@
 //! Turbine's ORM. `orm`: a model (`#[derive(Model)]`) read through the query API —
 //! `World::get(&db, id)` and `World::objects().filter(World::ID.between(1, 1000)).all(&db)`.
+//! `orm-qs`: one row through a query set instead of `get` —
+//! `World::objects().filter(World::ID.eq(id)).first(&db)`, its SQL rendered per query (1,000
+//! rows: as `orm`).
 //! `orm-raw`: the ORM's data path without the query builder and the model — `Db::raw` with bound
 //! values, the backend's typed statement cache, rows as `Value`s, decoded field by field as a
 //! model's `from_row` does.
@@ -54,6 +57,18 @@ impl Orm {
 
     pub(crate) async fn one(&self, id: i32) -> turbine_orm::Result<World> {
         Ok(WorldModel::get(&self.db, id).await?.into())
+    }
+
+    /// One row through a query set (the SQL rendered by sea-query on every call).
+    pub(crate) async fn one_queryset(&self, id: i32) -> turbine_orm::Result<World> {
+        WorldModel::objects()
+            .filter(WorldModel::ID.eq(id))
+            .first(&self.db)
+            .await?
+            .map(World::from)
+            .ok_or_else(|| turbine_orm::Error::NotFound {
+                model: "bench.World".into(),
+            })
     }
 
     pub(crate) async fn many(&self) -> turbine_orm::Result<Vec<World>> {
