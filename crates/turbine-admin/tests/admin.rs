@@ -1443,3 +1443,74 @@ async fn history_lists_the_titles_of_many_to_many_keys() {
         test_db.close().await;
     }
 }
+
+#[tokio::test]
+async fn history_shows_keys_that_no_longer_fit_their_target_instead_of_failing() {
+    // A UUID-keyed model and a model pointing at it, known only by metadata.
+    let label = ModelMeta::new("blog", "Label")
+        .field(FieldMeta::uuid_id())
+        .field(FieldMeta::new("name", FieldType::String { max_length: 20 }));
+    let sticker = ModelMeta::new("blog", "Sticker")
+        .field(FieldMeta::auto_id())
+        .field(
+            FieldMeta::foreign_key("label", "blog.Label", turbine::orm::meta::OnDelete::Cascade)
+                .nullable(),
+        );
+    for test_db in TestDb::all().await.unwrap() {
+        let admin = admin()
+            .model(ModelAdmin::new(label.clone()))
+            .model(ModelAdmin::new(sticker.clone()));
+        let client = TestClient::new(app_with(
+            test_db.url(),
+            admin,
+            vec![label.clone(), sticker.clone()],
+        ))
+        .await
+        .unwrap();
+        user(&client, "root@example.com", true, true, &[]).await;
+        login(&client, "root@example.com").await;
+        let db = db(&client);
+        let id = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+        let key = turbine::orm::query::convert::parse_text(id, &FieldType::Uuid).unwrap();
+        db.raw(
+            "INSERT INTO blog_label (id, name) VALUES ($1, 'urgent')".replace(
+                "$1",
+                if db.dialect() == turbine::orm::backend::Dialect::Sqlite {
+                    "?"
+                } else {
+                    "$1"
+                },
+            ),
+            [key],
+        )
+        .execute()
+        .await
+        .unwrap();
+        // An entry written when the key was a number (the schema changed since), and one with
+        // the key as it is now.
+        for changes in [
+            serde_json::json!({"label": [5, null]}),
+            serde_json::json!({"label": [null, id]}),
+        ] {
+            change_entry("blog.Sticker", "1", changes)
+                .insert(&db)
+                .await
+                .unwrap();
+        }
+        for path in ["/admin/history", "/admin/blog/sticker/1/history"] {
+            let page = client.get(path).send().await.assert_status(200).html();
+            assert!(
+                page.contains(">5<"),
+                "{path}: the stale key, as stored: {page}"
+            );
+            assert!(
+                page.contains(&format!(
+                    "<a href=\"/admin/blog/label/{}\">urgent</a>",
+                    id.replace('-', "%2D")
+                )),
+                "{path}: {page}"
+            );
+        }
+        test_db.close().await;
+    }
+}

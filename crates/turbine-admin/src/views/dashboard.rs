@@ -1,5 +1,6 @@
 //! The dashboard: the models the visitor may see, by app, and the latest changes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::response::Response;
@@ -8,6 +9,7 @@ use serde_json::{Value as J, json};
 use turbine_orm::meta::{FieldType, ModelMeta, RelationKind};
 use turbine_orm::query::convert::{json_to_value, parse_text};
 use turbine_orm::query::{Expr, Filter, Lookup, Query};
+use turbine_orm::value::null_of;
 use turbine_orm::{Db, ModelExt, Value};
 
 use super::Visit;
@@ -66,13 +68,14 @@ pub(super) async fn recent_actions(
 
 /// The rows that relation fields in log entries' diffs point at: their titles and admin links.
 /// A diff stores keys; the history shows each row's title (as it is now) instead, or the key
-/// when the row is gone. Titles show whatever the visitor may view of the target model, as in
-/// the list's foreign-key columns; the links lead to pages that check permissions themselves.
+/// when the row is gone, the key no longer fits the target, or the lookup failed. Titles show
+/// whatever the visitor may view of the target model, as in the list's foreign-key columns and
+/// the form's pickers; the links lead to pages that check permissions themselves.
 #[derive(Debug, Default)]
-pub(super) struct Related(HashMap<RefKey, (String, Option<String>)>);
+pub(super) struct Related(HashMap<(String, String), HashMap<String, Title>>);
 
-/// A key in one entry's diff: the entry's model label, the field, the stored JSON value.
-type RefKey = (String, String, String);
+/// A related row's title and its admin page (when the admin registers its model).
+type Title = (String, Option<String>);
 
 /// The model the field `field` of `model` points at, if it is a relation (a many-to-many
 /// field's diff holds lists of keys).
@@ -84,26 +87,35 @@ fn target_of<'a>(state: &State, db: &'a Db, model: &str, field: &str) -> Option<
     db.registry()?.get(&rel.to)
 }
 
-/// The key a diff stores: a JSON value (a foreign key) or its text (a many-to-many list).
+/// A stored key as text: a many-to-many list holds texts, a foreign key its JSON value.
+fn stored_text(stored: &J) -> Cow<'_, str> {
+    match stored {
+        J::String(text) => Cow::Borrowed(text),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+/// The key a diff stores, if it still fits the target's key type (a log outlives schema
+/// changes: a number stored for what is now a UUID key names no row).
 fn key_of(stored: &J, ty: &FieldType) -> Option<Value> {
     let key = match stored {
         J::Null => return None,
         J::String(text) => parse_text(text, ty),
         other => json_to_value(other, ty),
-    };
-    key.ok()
+    }
+    .ok()?;
+    let fits = std::mem::discriminant(&key) == std::mem::discriminant(&null_of(ty));
+    fits.then_some(key)
 }
 
 impl Related {
-    /// Looks up every row the diffs of `entries` point at: one query per target model.
-    pub(super) async fn load(
-        state: &State,
-        db: &Db,
-        entries: &[LogEntry],
-    ) -> turbine_orm::Result<Self> {
-        // Per target model: the keys wanted, and which diff values name which key.
+    /// Looks up every row the diffs of `entries` point at: one query per target model. A failed
+    /// lookup is logged and leaves those keys shown as keys: the history still renders.
+    pub(super) async fn load(state: &State, db: &Db, entries: &[LogEntry]) -> Self {
+        // Per target model, the keys wanted; per (model, field), which stored text names which.
         let mut wanted: BTreeMap<String, (&ModelMeta, BTreeMap<String, Value>)> = BTreeMap::new();
-        let mut refs: Vec<(RefKey, String, String)> = Vec::new();
+        let mut named: HashMap<(String, String), HashMap<String, (String, String)>> =
+            HashMap::new();
         for e in entries {
             let J::Object(changes) = &e.changes else {
                 continue;
@@ -120,30 +132,28 @@ impl Related {
                     .entry(label.clone())
                     .or_insert_with(|| (target, BTreeMap::new()))
                     .1;
+                let names = named.entry((e.model.clone(), field.clone())).or_default();
                 // A many-to-many side is a list of keys.
-                let named = pair
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|side| match side {
-                        J::Array(keys) => keys.iter().collect::<Vec<_>>(),
-                        key => vec![key],
-                    });
-                for side in named {
+                let sides = pair.as_array().into_iter().flatten();
+                let stored = sides.flat_map(|side| match side {
+                    J::Array(keys) => keys.iter().collect::<Vec<_>>(),
+                    key => vec![key],
+                });
+                for side in stored {
+                    let text = stored_text(side);
+                    if names.contains_key(text.as_ref()) {
+                        continue;
+                    }
                     let Some(key) = key_of(side, &pk.ty) else {
                         continue;
                     };
-                    let text = key_text(&key);
-                    keys.insert(text.clone(), key);
-                    refs.push((
-                        (e.model.clone(), field.clone(), side.to_string()),
-                        label.clone(),
-                        text,
-                    ));
+                    let key_text = key_text(&key);
+                    keys.insert(key_text.clone(), key);
+                    names.insert(text.into_owned(), (label.clone(), key_text));
                 }
             }
         }
-        let mut rows_found = HashMap::new();
+        let mut titles: HashMap<(String, String), Title> = HashMap::new();
         for (label, (target, keys)) in wanted {
             let (Some(pk), admin) = (target.primary_key(), state.by_label(&label)) else {
                 continue;
@@ -154,13 +164,17 @@ impl Related {
             let keys: Vec<Value> = keys.into_values().collect();
             // In chunks, well under every backend's limit on bound parameters.
             for chunk in keys.chunks(500) {
-                let rows = Query::new(target)
-                    .filter(Filter::field(
-                        pk.name.clone(),
-                        Lookup::In(chunk.iter().cloned().map(Expr::Value).collect()),
-                    ))
-                    .fetch(db)
-                    .await?;
+                let query = Query::new(target).filter(Filter::field(
+                    pk.name.clone(),
+                    Lookup::In(chunk.iter().cloned().map(Expr::Value).collect()),
+                ));
+                let rows = match query.fetch(db).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(model = %label, error = %e, "admin history: related titles not loaded");
+                        continue;
+                    }
+                };
                 for row in rows {
                     let values = typed(target, row.into_values());
                     let Some(key) = values.get(at) else {
@@ -168,26 +182,27 @@ impl Related {
                     };
                     let title = row_title(admin.and_then(|a| a.title.as_deref()), target, &values);
                     let url = admin.map(|_| item_url(state, target, key));
-                    rows_found.insert((label.clone(), key_text(key)), (title, url));
+                    titles.insert((label.clone(), key_text(key)), (title, url));
                 }
             }
         }
-        Ok(Self(
-            refs.into_iter()
-                .filter_map(|(at, label, key)| Some((at, rows_found.get(&(label, key))?.clone())))
+        let resolve = |names: HashMap<String, (String, String)>| {
+            names
+                .into_iter()
+                .filter_map(|(text, at)| Some((text, titles.get(&at)?.clone())))
+                .collect::<HashMap<_, _>>()
+        };
+        Self(
+            named
+                .into_iter()
+                .map(|(at, names)| (at, resolve(names)))
                 .collect(),
-        ))
+        )
     }
 
-    /// `true` if one of `keys` (a many-to-many side) names a row that was found.
-    fn names_any(&self, model: &str, field: &str, keys: &[J]) -> bool {
-        keys.iter().any(|k| self.get(model, field, k).is_some())
-    }
-
-    /// The title and link of the row that `field` of an entry about `model` named by `value`.
-    fn get(&self, model: &str, field: &str, value: &J) -> Option<&(String, Option<String>)> {
-        self.0
-            .get(&(model.to_string(), field.to_string(), value.to_string()))
+    /// The titles of the rows `field` of an entry about `model` names, by stored key text.
+    fn of(&self, model: &str, field: &str) -> Option<&HashMap<String, Title>> {
+        self.0.get(&(model.to_string(), field.to_string()))
     }
 }
 
@@ -211,22 +226,23 @@ pub(super) fn entry_json(state: &State, e: &LogEntry, related: &Related) -> J {
                     .and_then(|a| a.meta.field_named(field))
                     .map(|f| f.label.clone())
                     .unwrap_or_else(|| field.clone());
-                // A stored key as the row's title, or as it is when the row is gone.
-                let title = |v: &J| match (related.get(&e.model, field, v), v) {
-                    (Some((title, _)), _) => title.clone(),
-                    (None, J::String(s)) => s.clone(),
-                    (None, other) => other.to_string(),
+                // A stored key as the row's title, or as it is when no row was found.
+                let found = related.of(&e.model, field);
+                let lookup = |v: &J| found.and_then(|f| f.get(stored_text(v).as_ref()));
+                let title = |v: &J| match lookup(v) {
+                    Some((title, _)) => title.clone(),
+                    None => stored_text(v).into_owned(),
                 };
                 // The text of one side, and the link to the row it names (a many-to-many
                 // side lists titles, unlinked).
                 let side = |i: usize| match pair.get(i) {
                     Some(J::Null) | None => (J::Null, J::Null),
-                    Some(J::Array(keys)) if related.names_any(&e.model, field, keys) => {
+                    Some(J::Array(keys)) if keys.iter().any(|k| lookup(k).is_some()) => {
                         let titles: Vec<String> = keys.iter().map(title).collect();
                         (J::String(clip(&titles.join(", "), 200)), J::Null)
                     }
                     Some(v) => {
-                        let url = related.get(&e.model, field, v).and_then(|(_, u)| u.clone());
+                        let url = lookup(v).and_then(|(_, u)| u.clone());
                         (J::String(clip(&title(v), 200)), json!(url))
                     }
                 };

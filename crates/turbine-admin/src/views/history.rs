@@ -60,10 +60,7 @@ async fn site_log(state: &State, db: Db, visit: Visit) -> Response {
             visible.push(e);
         }
     }
-    let related = match Related::load(state, &db, &visible).await {
-        Ok(r) => r,
-        Err(e) => return super::server_error(state, &e.to_string()),
-    };
+    let related = Related::load(state, &db, &visible).await;
     let shown: Vec<_> = visible
         .iter()
         .map(|e| entry_json(state, e, &related))
@@ -124,10 +121,7 @@ async fn object_log(
         )
         .await;
     }
-    let related = match Related::load(state, &db, &entries).await {
-        Ok(r) => r,
-        Err(e) => return super::server_error(state, &e.to_string()),
-    };
+    let related = Related::load(state, &db, &entries).await;
     let object = match &current {
         Some((key, values)) => {
             json!({"title": row_title(admin.title.as_deref(), meta, values), "url": item_url(state, meta, key)})
