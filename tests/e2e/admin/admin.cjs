@@ -122,6 +122,7 @@ async function rowTitles(page) {
     });
 
     let postUrl = "";
+    let authorKey = "";
     await scenario("create with a validation error, then fix it", async () => {
       await page.goto(`${BASE}/admin/chirp/post/add`);
       // The author through the picker: type, choose from the suggestions.
@@ -131,6 +132,7 @@ async function rowTitles(page) {
       await suggestion.click();
       const author = await page.locator("input[name=author]").inputValue();
       check(/^\d+$/.test(author), `the picker should set the author's key, got “${author}”`);
+      authorKey = author;
       // Body left empty: the server answers with the error next to the field.
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await expectText(page, "[role=alert]", "Please correct the errors below.");
@@ -238,6 +240,12 @@ async function rowTitles(page) {
       await expectText(page, "table.history", "change");
       await expectText(page, "table.diff .before", "Hello from the browser suite");
       await expectText(page, "table.diff .after", "Hello, edited in the browser");
+      // The log keeps the author's key; the history shows the profile by its title, linked.
+      const authorLink = page.locator(`table.diff td.after a[href$="/admin/chirp/profile/${authorKey}"]`).first();
+      await authorLink.waitFor({ timeout: 5000 });
+      const shown = (await authorLink.textContent()).trim();
+      check(shown !== "" && shown !== authorKey, `the author should show by its title, got “${shown}”`);
+      await shot(page, "history");
       await page.goto(`${BASE}/admin/history`);
       await expectText(page, "table.history", "delete");
     });
