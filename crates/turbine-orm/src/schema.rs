@@ -180,7 +180,12 @@ pub fn create_index_sql(model: &ModelMeta, index: &IndexMeta, dialect: Dialect) 
 /// The `DROP INDEX` of an index, if `dialect` has it (a trigram index exists only on Postgres).
 pub fn drop_index_sql(index: &IndexMeta, dialect: Dialect) -> Option<String> {
     let exists = index.kind == IndexKind::BTree || dialect == Dialect::Postgres;
-    exists.then(|| dialect.build_schema(Index::drop().name(index.name.as_str())))
+    exists.then(|| drop_index(&index.name, dialect))
+}
+
+/// `DROP INDEX name`.
+pub fn drop_index(name: &str, dialect: Dialect) -> String {
+    dialect.build_schema(Index::drop().name(name))
 }
 
 /// An identifier in double quotes (both backends), for DDL sea-query cannot express.

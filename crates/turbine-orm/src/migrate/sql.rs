@@ -198,7 +198,7 @@ fn alter_field<A: Alter>(c: &Change<'_>, old: &FieldMeta, new: &FieldMeta) -> Re
     A::alter_field(c, old, new)
 }
 
-pub(crate) use crate::schema::quote;
+pub(crate) use crate::schema::{drop_index, quote};
 
 /// `true` for a foreign key or one-to-one (a constraint in the database).
 pub(crate) fn is_fk(field: &FieldMeta) -> bool {
@@ -341,9 +341,4 @@ pub(crate) fn field_index_sql(
     } else {
         drop_index(&index.name, dialect)
     }))
-}
-
-/// `DROP INDEX name`.
-pub(crate) fn drop_index(name: &str, dialect: Dialect) -> String {
-    dialect.build_schema(sea_query::Index::drop().name(name))
 }
