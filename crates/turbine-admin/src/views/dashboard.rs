@@ -13,7 +13,7 @@ use turbine_orm::value::null_of;
 use turbine_orm::{Db, ModelExt, Value};
 
 use super::Visit;
-use super::{Visitor, column_index, item_url, render, row_title, typed};
+use super::{Visitor, item_url, render, row_key, title_for, typed};
 use crate::audit::LogEntry;
 use crate::display::{clip, key_text};
 use crate::site::State;
@@ -158,9 +158,6 @@ impl Related {
             let (Some(pk), admin) = (target.primary_key(), state.by_label(&label)) else {
                 continue;
             };
-            let Some(at) = column_index(target, &pk.name) else {
-                continue;
-            };
             let keys: Vec<Value> = keys.into_values().collect();
             // In chunks, well under every backend's limit on bound parameters.
             for chunk in keys.chunks(500) {
@@ -176,13 +173,12 @@ impl Related {
                     }
                 };
                 for row in rows {
-                    let values = typed(target, row.into_values());
-                    let Some(key) = values.get(at) else {
+                    let title = title_for(state, target, &row);
+                    let Some(key) = row_key(target, &typed(target, row.into_values())) else {
                         continue;
                     };
-                    let title = row_title(admin.and_then(|a| a.title.as_deref()), target, &values);
-                    let url = admin.map(|_| item_url(state, target, key));
-                    titles.insert((label.clone(), key_text(key)), (title, url));
+                    let url = admin.map(|_| item_url(state, target, &key));
+                    titles.insert((label.clone(), key_text(&key)), (title, url));
                 }
             }
         }
